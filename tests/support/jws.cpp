@@ -1,6 +1,7 @@
 #include "tests/support/jws.hpp"
 
 #include <json/writer.h>
+#include <openssl/core_names.h>
 
 namespace cvm::testing {
 
@@ -61,6 +62,27 @@ Json::Value jwks_entry(const std::string& kid, X509* certificate) {
   chain.append(base64_encode(ossl::certificate_der(certificate)));
   entry["x5c"] = chain;
   return entry;
+}
+
+
+
+Json::Value rsa_jwk(EVP_PKEY* key) {
+  Json::Value jwk(Json::objectValue);
+  jwk["kty"] = "RSA";
+  BIGNUM* n = nullptr;
+  BIGNUM* e = nullptr;
+  if (EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &n) == 1 &&
+      EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_E, &e) == 1) {
+    Bytes modulus(static_cast<std::size_t>(BN_num_bytes(n)));
+    Bytes exponent(static_cast<std::size_t>(BN_num_bytes(e)));
+    BN_bn2bin(n, modulus.data());
+    BN_bn2bin(e, exponent.data());
+    jwk["n"] = base64url_encode(modulus);
+    jwk["e"] = base64url_encode(exponent);
+  }
+  BN_free(n);
+  BN_free(e);
+  return jwk;
 }
 
 }  // namespace cvm::testing

@@ -21,4 +21,7 @@ namespace cvm::testing {
 
 [[nodiscard]] std::string compact_json(const Json::Value& value);
 
+// {"kty":"RSA","n":...,"e":...} with unpadded base64url values.
+[[nodiscard]] Json::Value rsa_jwk(EVP_PKEY* key);
+
 }  // namespace cvm::testing
