@@ -373,9 +373,10 @@ Result<Bytes> ephemeral_decrypt(const Tpm& tpm, const EphemeralKeyOptions& optio
       error.code = Errc::verification_failed;
       error.message += ": PCR values changed since the key was created";
       error.hint = "create a new ephemeral key and attest again";
-    } else if (tpm_rc && tpm_error_number(*tpm_rc) == TPM2_RC_VALUE) {
+    } else if (tpm_rc && (tpm_error_number(*tpm_rc) == TPM2_RC_VALUE || *tpm_rc == TPM2_RC_FAILURE)) {
       // The ciphertext was not made for this key, e.g. for the key of an
-      // earlier PCR state: padding checks fail with TPM_RC_VALUE.
+      // earlier PCR state, so its padding check fails. TPMs report that as
+      // TPM_RC_VALUE; libtpms 0.9 with its OpenSSL backend reports TPM_RC_FAILURE.
       error.code = Errc::verification_failed;
       error.message += ": the ciphertext does not decrypt with the current ephemeral key; PCR values may have "
                        "changed since the key was created";
