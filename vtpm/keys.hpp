@@ -14,9 +14,6 @@
 
 namespace cvm::vtpm {
 
-// Persistent handle of the AK on Azure vTPMs.
-inline constexpr TPM2_HANDLE kAkHandle = 0x81000003;
-
 // Attributes an Azure AK carries and this module requires of it.
 inline constexpr TPMA_OBJECT kRequiredAkAttributes = TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT |
                                                      TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |

@@ -338,7 +338,15 @@ Result<Quote> quote(const Tpm& tpm, const QuoteOptions& options) {
   }
   CVM_TRY(validate_selection(options.pcrs));
 
-  EsysHandle ak = CVM_TRY(tpm.handle_from_tpm(options.ak));
+  auto ak = tpm.handle_from_tpm(options.ak);
+  if (!ak) {
+    Error error = std::move(ak).error();
+    if (error.code == Errc::not_found) {
+      error.message = "no attestation key at persistent handle " + handle_hex(options.ak) + " (" + error.message + ")";
+      error.hint = "Azure vTPMs hold the AK at 0x81000003; this TPM is not provisioned like one";
+    }
+    return fail(std::move(error));
+  }
   TPM2B_DATA qualifying{};
   qualifying.size = static_cast<std::uint16_t>(options.nonce.size());
   std::copy(options.nonce.begin(), options.nonce.end(), qualifying.buffer);
@@ -356,7 +364,7 @@ Result<Quote> quote(const Tpm& tpm, const QuoteOptions& options) {
     TPM2B_ATTEST* raw_attest = nullptr;
     TPMT_SIGNATURE* raw_signature = nullptr;
     CVM_TRY(tpm.call("Quote", "AK " + handle_hex(options.ak), [&] {
-      return Esys_Quote(tpm.esys(), ak.get(), ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &qualifying, &scheme,
+      return Esys_Quote(tpm.esys(), ak->get(), ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &qualifying, &scheme,
                         &selection, &raw_attest, &raw_signature);
     }));
     EsysPtr<TPM2B_ATTEST> attest(raw_attest);

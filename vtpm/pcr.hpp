@@ -19,6 +19,8 @@ namespace cvm::vtpm {
 // Quotes carry the caller's nonce as qualifyingData unchanged; longer nonces
 // are rejected rather than hashed, padded or truncated.
 inline constexpr std::size_t kMaxNonceSize = 50;
+// Persistent handle of the AK on Azure vTPMs.
+inline constexpr TPM2_HANDLE kAkHandle = 0x81000003;
 // PC Client TPMs implement 24 PCRs.
 inline constexpr std::uint32_t kPcrCount = 24;
 
@@ -87,7 +89,7 @@ struct Signature {
 struct QuoteOptions {
   PcrSelection pcrs;
   Bytes nonce;  // qualifyingData, 0 to kMaxNonceSize bytes
-  TPM2_HANDLE ak = 0x81000003;
+  TPM2_HANDLE ak = kAkHandle;
   // A quote whose pcrDigest does not match the PCR values read with it (a PCR
   // was extended in between) is taken again, this many times in all.
   int max_attempts = 3;
