@@ -24,7 +24,7 @@ Result<Bytes> marshal_public(const TPM2B_PUBLIC& public_key) {
   std::size_t offset = 0;
   TSS2_RC rc = Tss2_MU_TPM2B_PUBLIC_Marshal(&public_key, buffer, sizeof buffer, &offset);
   if (rc != TSS2_RC_SUCCESS) {
-    return fail(tpm_error(rc, "MU_TPM2B_PUBLIC_Marshal"));
+    return fail(tpm_error(rc, "Tss2_MU_TPM2B_PUBLIC_Marshal"));
   }
   return Bytes(buffer, buffer + offset);
 }
@@ -88,8 +88,9 @@ Result<EsysHandle> start_session(const Tpm& tpm, TPM2_SE type) {
                                  nullptr, type, &symmetric, TPM2_ALG_SHA256, &session);
   }));
   EsysHandle handle(tpm.esys(), session, EsysHandle::Kind::flush);
-  // Keeps the session open after each command, so its owner flushes it exactly once.
-  CVM_TRY(tpm.call("TRSess_SetAttributes", "session", [&] {
+  // continueSession keeps the session in the TPM after each command, so that
+  // the EsysHandle above is the one place that flushes it.
+  CVM_TRY(tpm.call("Esys_TRSess_SetAttributes", "session", [&] {
     return Esys_TRSess_SetAttributes(tpm.esys(), session, TPMA_SESSION_CONTINUESESSION, 0xff);
   }));
   return handle;
@@ -208,7 +209,7 @@ Result<PublicKey> parse_tpm2b_public(ByteView tpm2b_public) {
   std::size_t offset = 0;
   TSS2_RC rc = Tss2_MU_TPM2B_PUBLIC_Unmarshal(tpm2b_public.data(), tpm2b_public.size(), &offset, &public_key);
   if (rc != TSS2_RC_SUCCESS) {
-    Error error = tpm_error(rc, "MU_TPM2B_PUBLIC_Unmarshal");
+    Error error = tpm_error(rc, "Tss2_MU_TPM2B_PUBLIC_Unmarshal");
     error.code = Errc::invalid_data;
     error.message = "invalid TPM2B_PUBLIC (" + std::to_string(tpm2b_public.size()) + " bytes)";
     return fail(std::move(error));

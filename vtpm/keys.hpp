@@ -39,7 +39,7 @@ struct PublicKey {
 [[nodiscard]] Result<PublicKey> read_ak_public(const Tpm& tpm, TPM2_HANDLE handle = kAkHandle);
 
 // The AK certificate (X.509 DER) from NV 0x01C101D0, or nullopt when that
-// index is absent or was never written; both happen on Azure VMs whose AK
+// index is absent or was never written. Both happen on Azure VMs whose AK
 // certificate has not been provisioned yet.
 [[nodiscard]] Result<std::optional<Bytes>> read_ak_certificate(const Tpm& tpm);
 
@@ -57,9 +57,9 @@ struct EphemeralKeyOptions {
   PcrSelection pcrs;
   TPM2_HANDLE ak = kAkHandle;
   // For decryption: the policy digest the key was created with
-  // (EphemeralKey::policy_digest). With it, the same key is recreated and a
-  // changed PCR fails the policy check; without it, the key is derived from
-  // the current PCR values, and a changed PCR yields a different key.
+  // (EphemeralKey::policy_digest). With it, the same key is recreated, so a
+  // changed PCR fails the policy check. Without it, the key is derived from
+  // the current PCR values, so a changed PCR yields a different key.
   Bytes policy_digest;
 };
 

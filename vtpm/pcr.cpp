@@ -241,6 +241,7 @@ Result<AttestInfo> parse_attest(ByteView tpms_attest) {
   if (rc != TSS2_RC_SUCCESS) {
     return fail(unmarshal_error(rc, "invalid TPMS_ATTEST (" + std::to_string(tpms_attest.size()) + " bytes)"));
   }
+
   if (offset != tpms_attest.size()) {
     return fail(std::move(Error{.code = Errc::invalid_data,
                                 .message = "TPMS_ATTEST has " + std::to_string(tpms_attest.size() - offset) +
@@ -253,6 +254,7 @@ Result<AttestInfo> parse_attest(ByteView tpms_attest) {
                                            ", not TPM_GENERATED_VALUE 0xff544347"})
                     .at("magic", 0));
   }
+
   AttestInfo info;
   info.type = attest.type;
   info.qualified_signer.assign(attest.qualifiedSigner.name, attest.qualifiedSigner.name + attest.qualifiedSigner.size);
@@ -262,6 +264,7 @@ Result<AttestInfo> parse_attest(ByteView tpms_attest) {
   info.restart_count = attest.clockInfo.restartCount;
   info.safe = attest.clockInfo.safe == TPM2_YES;
   info.firmware_version = attest.firmwareVersion;
+
   if (attest.type == TPM2_ST_ATTEST_QUOTE) {
     const TPMS_QUOTE_INFO& quote_info = attest.attested.quote;
     for (std::uint32_t i = 0; i < quote_info.pcrSelect.count && i < TPM2_NUM_PCR_BANKS; ++i) {

@@ -205,7 +205,9 @@ bool is_transient(TSS2_RC rc) {
 Error tpm_error(TSS2_RC rc, std::string_view command, std::string_view subject) {
   auto tpm_rc = tpm_response_code(rc);
   auto [code, hint] = tpm_rc ? classify_tpm_code(*tpm_rc) : classify_tss_code(rc);
-  std::string message = "TPM2_" + std::string(command);
+  // TPM commands are named without their TPM2_ prefix; TSS calls keep their own names.
+  bool tss_call = command.starts_with("Esys_") || command.starts_with("Tss2_");
+  std::string message = (tss_call ? "" : "TPM2_") + std::string(command);
   if (!subject.empty()) {
     message += " on " + std::string(subject);
   }
@@ -276,14 +278,19 @@ Result<Tpm> Tpm::open(std::string_view tcti, RetryPolicy retry) {
     name = name.substr(0, colon);
   }
   if (name == "device" || name == "libtss2-tcti-device.so.0") {
-    // tpm2-tss uses /dev/tpm0 when the device TCTI has no configuration.
-    CVM_TRY(probe_device(config.empty() ? std::string("/dev/tpm0") : std::string(config)));
+    // Without a path, the device TCTI of tpm2-tss 3.x tries /dev/tpmrm0 and
+    // then /dev/tpm0. Naming the path keeps it from falling back silently.
+    if (config.empty()) {
+      tpm.tcti_ = "device:" + std::string(kDefaultTcti.substr(kDefaultTcti.find(':') + 1));
+      config = std::string_view(tpm.tcti_).substr(tpm.tcti_.find(':') + 1);
+    }
+    CVM_TRY(probe_device(std::string(config)));
   }
 
   TSS2_TCTI_CONTEXT* tcti_context = nullptr;
   TSS2_RC rc = Tss2_TctiLdr_Initialize(tpm.tcti_.c_str(), &tcti_context);
   if (rc != TSS2_RC_SUCCESS) {
-    Error error = tpm_error(rc, "TctiLdr_Initialize", "TCTI '" + tpm.tcti_ + "'");
+    Error error = tpm_error(rc, "Tss2_TctiLdr_Initialize", "TCTI '" + tpm.tcti_ + "'");
     error.message = "cannot open TCTI '" + tpm.tcti_ + "' (" + rc_hex(rc) + ")";
     if (error.hint.empty()) {
       error.hint = "check the TCTI string, e.g. device:/dev/tpmrm0 or swtpm:host=127.0.0.1,port=2321";

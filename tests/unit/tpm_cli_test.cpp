@@ -64,7 +64,8 @@ TEST_F(TpmCli, QuoteJsonVerifies) {
 
   auto attest = base64_decode(root["quote"].asString());
   auto signature = base64_decode(root["signature"].asString());
-  ASSERT_TRUE(attest && signature);
+  ASSERT_TRUE(attest);
+  ASSERT_TRUE(signature);
   auto info = vtpm::parse_attest(*attest);
   ASSERT_TRUE(info) << info.error().to_string();
   EXPECT_EQ(info->extra_data, (Bytes{0x00, 0x11, 0x22, 0x33}));

@@ -234,9 +234,9 @@ TEST_F(VtpmQuote, NoncesUpTo50BytesVerify) {
     std::optional<vtpm::PublicKey> ak;
     {
       Tpm tpm = open_tpm();
-      auto made = vtpm::quote(tpm, vtpm::QuoteOptions{.nonce = nonce});
-      ASSERT_TRUE(made) << made.error().to_string();
-      quote = std::move(*made);
+      auto created = vtpm::quote(tpm, vtpm::QuoteOptions{.nonce = nonce});
+      ASSERT_TRUE(created) << created.error().to_string();
+      quote = std::move(*created);
       auto read = vtpm::read_ak_public(tpm);
       ASSERT_TRUE(read) << read.error().to_string();
       ak = std::move(*read);
@@ -386,7 +386,8 @@ TEST_F(VtpmEphemeral, SameTemplateSameKey) {
   Tpm tpm = open_tpm();
   auto first = vtpm::create_ephemeral_key(tpm);
   auto second = vtpm::create_ephemeral_key(tpm);
-  ASSERT_TRUE(first && second);
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(second);
   EXPECT_EQ(first->public_key.tpm2b_public, second->public_key.tpm2b_public);
 
   extend_pcr(tpm, 3);

@@ -55,6 +55,16 @@ TEST(VtpmTcti, MissingDeviceNamesPathAndIdentity) {
   EXPECT_NE(tpm.error().message.find("groups"), std::string::npos);
 }
 
+TEST(VtpmTcti, BareDeviceMeansResourceManager) {
+  if (std::filesystem::exists("/dev/tpmrm0")) {
+    GTEST_SKIP() << "this machine has /dev/tpmrm0; the test needs a machine without a TPM";
+  }
+  auto tpm = Tpm::open("device");
+  ASSERT_FALSE(tpm);
+  EXPECT_EQ(tpm.error().code, Errc::not_found);
+  EXPECT_NE(tpm.error().message.find("/dev/tpmrm0"), std::string::npos);
+}
+
 TEST(VtpmTcti, UnreachableSwtpmIsIoError) {
   // Port 1 on loopback has no listener in any normal setup.
   auto tpm = Tpm::open("swtpm:host=127.0.0.1,port=1");
@@ -67,7 +77,7 @@ TEST(VtpmErrors, ResponseCodesMapToErrc) {
   EXPECT_EQ(vtpm::tpm_error(0x18B, "NV_ReadPublic").code, Errc::not_found);  // TPM_RC_HANDLE, handle 1
   EXPECT_EQ(vtpm::tpm_error(TPM2_RC_NV_UNINITIALIZED, "NV_Read").code, Errc::not_ready);
   EXPECT_EQ(vtpm::tpm_error(TPM2_RC_RETRY, "Quote").code, Errc::unavailable);
-  EXPECT_EQ(vtpm::tpm_error(0x99D, "RSA_Decrypt").code, Errc::verification_failed);  // POLICY_FAIL, session 1
+  EXPECT_EQ(vtpm::tpm_error(0x99D, "RSA_Decrypt").code, Errc::verification_failed);  // TPM_RC_POLICY_FAIL for session 1
   EXPECT_EQ(vtpm::tpm_error(TSS2_TCTI_RC_IO_ERROR, "Startup").code, Errc::io);
 
   Error error = vtpm::tpm_error(0x18B, "NV_ReadPublic", "NV index 0x01400001");
@@ -209,9 +219,9 @@ TEST_F(VtpmNv, WriteAtOffsetAndUndefine) {
   EXPECT_EQ(*read, (Bytes{0, 0, 0, 0, 1, 2, 3, 0, 0, 0}));
 
   ASSERT_TRUE(vtpm::nv_undefine(tpm, kTestIndex));
-  auto gone = vtpm::nv_read_public(tpm, kTestIndex);
-  ASSERT_FALSE(gone);
-  EXPECT_EQ(gone.error().code, Errc::not_found);
+  auto removed = vtpm::nv_read_public(tpm, kTestIndex);
+  ASSERT_FALSE(removed);
+  EXPECT_EQ(removed.error().code, Errc::not_found);
 }
 
 TEST_F(VtpmNv, WritePastEndIsRejectedByTpm) {
