@@ -382,6 +382,27 @@ TEST_F(VtpmEphemeral, TemplateAndCertification) {
   EXPECT_EQ(loaded_handles(tpm, TPM2_LOADED_SESSION_FIRST), 0u);
 }
 
+// The policy a client that passes SHA-256 of the PCR values explicitly to
+// TPM2_PolicyPCR would compute: SHA-256(zero digest || TPM_CC_PolicyPCR ||
+// TPML_PCR_SELECTION || SHA-256(PCR 0..7 values)), all big-endian.
+TEST_F(VtpmEphemeral, PolicyDigestMatchesFormula) {
+  Tpm tpm = open_tpm();
+  extend_pcr(tpm, 4);
+  auto values = vtpm::read_pcrs(tpm, vtpm::PcrSelection{});
+  ASSERT_TRUE(values);
+  auto key = vtpm::create_ephemeral_key(tpm);
+  ASSERT_TRUE(key) << key.error().to_string();
+
+  Bytes input(32, 0);
+  const Bytes command_code = {0x00, 0x00, 0x01, 0x7f};
+  const Bytes selection = {0x00, 0x00, 0x00, 0x01, 0x00, 0x0b, 0x03, 0xff, 0x00, 0x00};
+  Bytes pcr_digest = ossl::sha256(values->concatenated());
+  input.insert(input.end(), command_code.begin(), command_code.end());
+  input.insert(input.end(), selection.begin(), selection.end());
+  input.insert(input.end(), pcr_digest.begin(), pcr_digest.end());
+  EXPECT_EQ(key->policy_digest, ossl::sha256(input));
+}
+
 TEST_F(VtpmEphemeral, SameTemplateSameKey) {
   Tpm tpm = open_tpm();
   auto first = vtpm::create_ephemeral_key(tpm);
