@@ -256,6 +256,9 @@ Result<void> write_user_data(const Tpm& tpm, ByteView user_data) {
 
 Result<RefreshedReport> refresh_hcl_report(std::string_view tcti, const FreshnessPredicate& is_fresh,
                                            const RefreshOptions& options) {
+  if (!is_fresh) {
+    return fail(Errc::invalid_argument, "refresh_hcl_report needs a freshness predicate");
+  }
   const Clock::time_point start = Clock::now();
   const Clock::time_point deadline = start + options.total;
   std::chrono::milliseconds step = options.first_step;

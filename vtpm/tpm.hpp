@@ -127,6 +127,9 @@ class Tpm {
   // "mssim:host=...,port=..."); an empty string means kDefaultTcti. Never falls
   // back to another TCTI or device. When a device cannot be opened, the error
   // names the path, errno, and this process's uid and groups.
+  // NOTE: the tests exercise the device and swtpm TCTIs only; an mssim string
+  // goes to the TCTI loader unchanged and needs a Microsoft simulator, which
+  // swtpm does not emulate.
   [[nodiscard]] static Result<Tpm> open(std::string_view tcti, RetryPolicy retry = {});
 
   Tpm(Tpm&&) noexcept = default;
