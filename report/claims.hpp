@@ -20,7 +20,7 @@ namespace cvm::report {
 
 inline constexpr std::string_view kAkKeyId = "HCLAkPub";  // the vTPM AK at 0x81000003
 inline constexpr std::string_view kEkKeyId = "HCLEkPub";  // the vTPM EK
-// The NV user-data index holds 64 bytes, so the claims carry at most that much.
+// The NV user-data index is 64 bytes long, so the claims carry at most that much.
 inline constexpr std::size_t kUserDataSize = 64;
 
 // A JSON Web Key from the claims' `keys` array. For RSA keys `n` and `e`
@@ -34,8 +34,8 @@ struct Jwk {
   Json::Value json;
 };
 
-// The `vm-configuration` object. Fields this agent knows are typed; every
-// other member is kept in `other`.
+// The `vm-configuration` object. The fields current paravisors write are
+// typed, and every other member is kept in `other`.
 struct VmConfiguration {
   std::optional<bool> console_enabled;
   std::optional<bool> interactive_console_enabled;
@@ -67,12 +67,13 @@ struct RuntimeClaims {
   [[nodiscard]] const Jwk* find_key(std::string_view kid) const;
 };
 
-// Parses the claims JSON. Unknown members anywhere are kept. Errors
-// (Errc::invalid_data, with the JSON key as field): bytes that are not one
-// JSON object, duplicate object keys (two parsers could then disagree on a
-// value), `keys` that is not an array of objects, an RSA key whose `n` or
-// `e` is missing or not base64url, and a `user-data` that is not hex or
-// longer than 64 bytes.
+// Parses the claims JSON. Unknown members anywhere are kept.
+//
+// Errors are Errc::invalid_data with the JSON key as field. Bytes that are
+// not one JSON object are rejected, and so are duplicate object keys,
+// because two parsers could then disagree on a value. So are `keys` that is
+// not an array of objects, an RSA key whose `n` or `e` is missing or not
+// base64url, and a `user-data` that is not hex or longer than 64 bytes.
 [[nodiscard]] Result<RuntimeClaims> parse_runtime_claims(ByteView raw);
 
 // Builds an OpenSSL public key from an RSA JWK. Keys of other types are

@@ -89,13 +89,16 @@ struct EventLog {
   [[nodiscard]] std::vector<DeclaredAlgorithm> banks() const;
 };
 
-// Parses a log. An event whose type or body this module does not know is
+// Parses a log. An event whose type or body this module does not decode is
 // kept opaque. Zero bytes at the end, at least as many as the smallest
-// event needs, are padding rather than events. Errors (Errc::invalid_data naming the field and its offset):
-// truncation anywhere, a Spec ID event that is malformed or declares a
-// standard algorithm with the wrong digest size or the same algorithm twice,
-// a digest for an algorithm the Spec ID event does not declare, more digests
-// in one event than algorithms declared, and counts or sizes over `limits`.
+// event needs, are padding rather than events.
+//
+// Errors are Errc::invalid_data naming the field and its offset. They cover
+// truncation anywhere and a malformed Spec ID event, including one that
+// declares a standard algorithm with the wrong digest size or an algorithm
+// twice. An event with a digest of an undeclared algorithm, with two digests
+// of one algorithm or with more digests than declared algorithms is an
+// error, and so are counts or sizes over `limits`.
 [[nodiscard]] Result<EventLog> parse_event_log(ByteView data, const EventLogLimits& limits = {});
 
 // PCR values replayed from a log for one bank.
@@ -114,7 +117,7 @@ struct PcrBank {
 // bank or one that extends a PCR above 23.
 [[nodiscard]] Result<PcrBank> replay_event_log(const EventLog& log, std::uint16_t algorithm_id);
 
-// The value a PCR holds after a TPM reset at locality 0, before any extend.
+// The value of a PCR after a TPM reset at locality 0, before any extend.
 [[nodiscard]] Bytes initial_pcr_value(std::uint32_t pcr_index, std::size_t digest_size);
 
 // Hashes `data` with a TPM hash algorithm (SHA-1, SHA-256, SHA-384, SHA-512).

@@ -101,7 +101,7 @@ void check_consistency(ByteReader& reader, HclEnvelope& report) {
 
   std::size_t tail_offset = reader.offset();
   report.tail_size = reader.remaining();
-  // The reader cannot fail here: it reads exactly the bytes that remain.
+  // Reading exactly the bytes that remain cannot fail.
   ByteView tail = reader.bytes(reader.remaining(), "padding").value_or(ByteView{});
   if (!all_zero(tail)) {
     auto first = std::find_if(tail.begin(), tail.end(), [](std::uint8_t b) { return b != 0; });

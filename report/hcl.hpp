@@ -112,10 +112,10 @@ struct HclReport : HclEnvelope {
 
 // Parses an HCL report with an SNP hardware report and a SHA-256 claims hash.
 //
-// On top of parse_hcl_envelope's errors: report type 0 and unknown report
-// or hash types are Errc::invalid_data; the VBS, Trusted Launch, TDX and CCA
-// report types and SHA-384 or SHA-512 claims hashes are Errc::unsupported
-// naming the type. An SNP report that does not parse fails with the snp
+// Besides parse_hcl_envelope's errors, report type 0 and unknown report or
+// hash types are Errc::invalid_data. The VBS, Trusted Launch, TDX and CCA
+// report types and SHA-384 or SHA-512 claims hashes are Errc::unsupported,
+// and the message names the type. An SNP report that does not parse fails with the snp
 // parser's error, its offset moved to the blob's.
 [[nodiscard]] Result<HclReport> parse_hcl_report(ByteView data);
 

@@ -14,7 +14,7 @@ constexpr int kMaxJsonDepth = 64;
 
 }  // namespace
 
-Result<Json::Value> parse_json_object(ByteView data, std::string_view what) {
+Result<Json::Value> parse_json_object(ByteView data, std::string_view document_name) {
   Json::CharReaderBuilder builder;
   builder["collectComments"] = false;
   builder["allowComments"] = false;
@@ -40,10 +40,10 @@ Result<Json::Value> parse_json_object(ByteView data, std::string_view what) {
     while (!errors.empty() && (errors.back() == '\n' || errors.back() == ' ')) {
       errors.pop_back();
     }
-    return fail(Errc::invalid_data, std::string(what) + " is not valid JSON: " + errors);
+    return fail(Errc::invalid_data, std::string(document_name) + " is not valid JSON: " + errors);
   }
   if (!root.isObject()) {
-    return fail(Errc::invalid_data, std::string(what) + " is not a JSON object");
+    return fail(Errc::invalid_data, std::string(document_name) + " is not a JSON object");
   }
   return root;
 }

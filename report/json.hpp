@@ -13,7 +13,7 @@ namespace cvm::report {
 // Parses `data` as exactly one JSON object. Comments, trailing content,
 // duplicate keys (two parsers could disagree on their value) and nesting
 // deeper than 64 levels are rejected. Errors are Errc::invalid_data whose
-// message starts with `what`.
-[[nodiscard]] Result<Json::Value> parse_json_object(ByteView data, std::string_view what);
+// message starts with `document_name`.
+[[nodiscard]] Result<Json::Value> parse_json_object(ByteView data, std::string_view document_name);
 
 }  // namespace cvm::report

@@ -64,10 +64,10 @@ struct Attest {
   std::optional<CertifyInfo> certify;  // type TPM_ST_ATTEST_CERTIFY
 };
 
-// Parses a marshalled TPMS_ATTEST (without the TPM2B_ATTEST size). Errors,
-// naming the field and offset: truncation, a wrong magic, sizes beyond the
-// limits above, and trailing bytes are Errc::invalid_data; attestation
-// types other than quote and certify are Errc::unsupported.
+// Parses a marshalled TPMS_ATTEST (without the TPM2B_ATTEST size). Errors
+// name the field and offset. Truncation, a wrong magic, sizes beyond the
+// limits above and trailing bytes are Errc::invalid_data. Attestation types
+// other than quote and certify are Errc::unsupported.
 [[nodiscard]] Result<Attest> parse_attest(ByteView data);
 
 // Verifies a raw RSASSA-PKCS1-v1_5 SHA-256 signature over `attest_bytes`,
@@ -89,9 +89,10 @@ struct Attest {
 [[nodiscard]] Result<void> verify_pcr_digest(const QuoteInfo& quote, std::span<const Bytes> pcr_values,
                                              std::uint16_t digest_algorithm = 0x000b);
 
-// The checks on a quote, in this order: it parses as TPM_ST_ATTEST_QUOTE;
-// the signature verifies with `key`; extraData equals `expected_nonce` when
-// one is given; the PCR values match pcrDigest. Returns the parsed quote.
+// Verifies a quote and returns it parsed. The checks run in this order:
+// the bytes parse as TPM_ST_ATTEST_QUOTE, the signature verifies with
+// `key`, extraData equals `expected_nonce` when one is given, and the PCR
+// values match pcrDigest.
 [[nodiscard]] Result<Attest> verify_quote(ByteView attest_bytes, ByteView signature, EVP_PKEY* key,
                                           std::optional<ByteView> expected_nonce,
                                           std::span<const Bytes> pcr_values);

@@ -10,7 +10,7 @@ namespace {
 
 constexpr std::uint16_t kAlgXor = 0x000a;
 constexpr std::uint32_t kDefaultExponent = 65537;
-// TPM2B_PUBLIC_KEY_RSA holds at most MAX_RSA_KEY_BYTES; 512 covers 4096-bit keys.
+// TPM2B_PUBLIC_KEY_RSA is at most MAX_RSA_KEY_BYTES long, and 512 bytes cover 4096-bit keys.
 constexpr std::size_t kMaxModulusSize = 512;
 
 Error public_error(Errc code, std::string message, std::string field, std::size_t offset) {

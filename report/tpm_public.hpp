@@ -55,10 +55,10 @@ struct TpmPublic {
 };
 
 // Parses a marshalled TPM2B_PUBLIC of an RSA key and builds its EVP_PKEY.
-// Errors, naming the field and offset: truncation, a size that does not
-// match the structure, trailing bytes, a modulus that disagrees with
-// keyBits (Errc::invalid_data); key types other than RSA and unknown
-// schemes (Errc::unsupported).
+// Errors name the field and offset. Truncation, a size that does not match
+// the structure, trailing bytes and a modulus that disagrees with keyBits
+// are Errc::invalid_data. Key types other than RSA and unknown schemes are
+// Errc::unsupported.
 [[nodiscard]] Result<TpmPublic> parse_tpm2b_public(ByteView data);
 
 // Names of the set TPMA_OBJECT bits ("fixedTPM", "sign", ...), for display.

@@ -16,8 +16,8 @@
 namespace cvm::cli {
 namespace {
 
-// Firmware logs are tens of kilobytes; a log with a large IMA or boot
-// loader section can reach a few megabytes.
+// Firmware logs are tens of kilobytes, so this limit only keeps a wrong
+// file (a disk image, say) from being read into memory.
 constexpr std::size_t kMaxEventLogFileSize = 64u << 20;
 
 struct ShowOptions {
@@ -148,7 +148,7 @@ int run_replay(const ReplayOptions& options) {
   if (!bank) {
     Error error = std::move(bank).error();
     if (error.code == Errc::not_found) {
-      // The log is fine; the option asked for a bank it does not carry.
+      // The log parsed, but the option requests a bank it does not carry.
       error.code = Errc::invalid_argument;
       error.hint = "the log carries " + banks_text(*log);
     }

@@ -455,7 +455,7 @@ TEST(EventLogParse, Limits) {
   EXPECT_TRUE(fine.has_value());
 }
 
-TEST(EventLogParse, HugeEventSizeIsRejectedWithoutAllocating) {
+TEST(EventLogParse, HugeEventSizeIsRejected) {
   LogBuilder builder = LogBuilder::agile({{kAlgSha256, 32}});
   builder.add(1, kEvPostCode, Bytes{1});
   Bytes bytes = builder.bytes();
