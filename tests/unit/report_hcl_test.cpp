@@ -147,6 +147,32 @@ TEST(HclFixture, TdxReportsAreUnsupported) {
   }
 }
 
+TEST(HclFixture, CutReportIsRejected) {
+  CVM_REQUIRE_FIXTURES();
+  Bytes blob = read_fixture("trustee/az-snp-vtpm-hcl-report.bin");
+  struct Case {
+    std::size_t length;
+    const char* field;
+    std::size_t offset;
+  };
+  const Case cases[] = {
+      {0x20, "hardware_report", 0x20},
+      {0x4c0, "data_size", 0x4c0},
+      {0x4d4, "runtime_claims", 0x4d4},
+      {0x4d4 + 555, "runtime_claims", 0x4d4},
+      {0x4d4 + 1109, "runtime_claims", 0x4d4},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.length);
+    expect_field_error(parse_hcl_report(ByteView(blob).first(c.length)), Errc::invalid_data, c.field, c.offset);
+  }
+  // Cut right after the claims: no padding is left, and that is fine.
+  auto exact = parse_hcl_report(ByteView(blob).first(0x4d4 + 1110));
+  ASSERT_TRUE(exact.has_value()) << exact.error().to_string();
+  EXPECT_EQ(exact->tail_size, 0u);
+  EXPECT_TRUE(verify_claims_binding(*exact).has_value());
+}
+
 TEST(HclParse, BuiltReportBinds) {
   Bytes blob = build_hcl(kClaims);
   auto report = parse_hcl_report(blob);
