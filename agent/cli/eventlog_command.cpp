@@ -87,6 +87,16 @@ Json::Value log_json(const report::EventLog& log) {
     banks.append(entry);
   }
   out["banks"] = banks;
+  if (log.spec_id) {
+    Json::Value spec(Json::objectValue);
+    spec["platform_class"] = log.spec_id->platform_class;
+    spec["spec_version"] = std::to_string(log.spec_id->spec_version_major) + "." +
+                           std::to_string(log.spec_id->spec_version_minor);
+    spec["spec_errata"] = log.spec_id->spec_errata;
+    spec["uintn_size"] = log.spec_id->uintn_size;
+    spec["vendor_info"] = hex_encode(log.spec_id->vendor_info);
+    out["spec_id"] = spec;
+  }
   Json::Value events(Json::arrayValue);
   for (const report::Event& event : log.events) {
     events.append(event_json(event));
