@@ -34,8 +34,8 @@ inline constexpr std::size_t kPcrCount = 24;
 inline constexpr std::uint32_t kEvNoAction = 0x00000003;
 inline constexpr std::uint32_t kEvSeparator = 0x00000004;
 
-// Bounds on what a log may make the parser allocate. A real firmware log
-// has a few hundred events and events of at most tens of kilobytes.
+// Bounds on what a log may make the parser allocate. Firmware logs
+// typically have a few hundred events of at most tens of kilobytes each.
 // NOTE: the values are generous guesses, not taken from a specification.
 struct EventLogLimits {
   std::size_t max_events = 100000;
@@ -110,7 +110,8 @@ struct PcrBank {
 
 // Replays the log into one bank. PCRs start as zeros, except PCRs 17 to 22,
 // which start as all 0xFF, and PCR 0, which starts with the locality in its
-// last byte when the log has a StartupLocality event (the first one counts).
+// last byte when the log has a StartupLocality event for PCR 0 (the first
+// one counts).
 // EV_NO_ACTION events are not extended. Errors: Errc::not_found when the
 // log has no such bank, Errc::unsupported for an algorithm this module
 // cannot compute, Errc::invalid_data for an event without a digest of the

@@ -80,8 +80,8 @@ struct HclEnvelope {
 
   std::uint32_t data_size = 0;  // as stored; checked only for consistency
   std::uint32_t request_data_version = 0;
-  HclReportType report_type = HclReportType::invalid;  // may hold a value outside the enum
-  HclHashType hash_type = HclHashType::invalid;        // may hold a value outside the enum
+  HclReportType report_type = HclReportType::invalid;  // can be a value outside the enum
+  HclHashType hash_type = HclHashType::invalid;        // can be a value outside the enum
   std::optional<std::uint32_t> capability_bitmap;      // request-data version 2 and later
   std::uint32_t variable_data_size = 0;
   std::size_t claims_offset = kClaimsOffset;
@@ -115,8 +115,8 @@ struct HclReport : HclEnvelope {
 // Besides parse_hcl_envelope's errors, report type 0 and unknown report or
 // hash types are Errc::invalid_data. The VBS, Trusted Launch, TDX and CCA
 // report types and SHA-384 or SHA-512 claims hashes are Errc::unsupported,
-// and the message names the type. An SNP report that does not parse fails with the snp
-// parser's error, its offset moved to the blob's.
+// and the message names the type. An SNP report that does not parse fails
+// with the snp parser's error, its offset moved to the blob's.
 [[nodiscard]] Result<HclReport> parse_hcl_report(ByteView data);
 
 // Checks SHA-256(claims) == report_data[0..32] and report_data[32..64] == 0.
