@@ -5,6 +5,8 @@
 #include <chrono>
 #include <thread>
 
+#include <unistd.h>
+
 #include "client/http.hpp"
 #include "client/retry.hpp"
 #include "tests/peers/http_server.hpp"
@@ -24,7 +26,8 @@ const cvm::testing::TlsMaterial& tls() {
 
 std::string write_ca_file() {
   static const std::string path = [] {
-    std::string file = ::testing::TempDir() + "cvm-attest-test-ca.pem";
+    // Per process: ctest runs tests of this binary in parallel, each with its own CA.
+    std::string file = ::testing::TempDir() + "cvm-attest-test-ca-" + std::to_string(::getpid()) + ".pem";
     FILE* out = std::fopen(file.c_str(), "w");
     std::fputs(tls().ca_pem.c_str(), out);
     std::fclose(out);

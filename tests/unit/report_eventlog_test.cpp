@@ -125,9 +125,6 @@ class LogBuilder {
       out.push_back(static_cast<std::uint8_t>(value >> (8 * i)));
     }
   }
-  static void append(Bytes& out, const char* text, std::size_t size) {
-    out.insert(out.end(), text, text + size);
-  }
 
  private:
   void mark(const char* field, std::size_t size) { marks_.push_back({field, bytes_.size(), size}); }
@@ -149,8 +146,9 @@ class LogBuilder {
 Bytes text_bytes(const std::string& text) { return Bytes(text.begin(), text.end()); }
 
 Bytes startup_locality(std::uint8_t locality) {
-  Bytes data;
-  LogBuilder::append(data, "StartupLocality", 16);
+  // The signature is "StartupLocality" with its terminating NUL: 16 bytes.
+  static constexpr char kSignature[] = "StartupLocality";
+  Bytes data(kSignature, kSignature + sizeof kSignature);
   data.push_back(locality);
   return data;
 }
