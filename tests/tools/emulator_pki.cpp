@@ -13,8 +13,6 @@
 namespace cvm::emulator {
 namespace {
 
-// AMD's ARK and ASK are RSA-4096 keys.
-constexpr int kAmdRsaBits = 4096;
 // platform.json and vcek.key are a few kilobytes at most.
 constexpr std::size_t kMaxPkiFileSize = 64 * 1024;
 
@@ -96,10 +94,10 @@ Result<Platform> random_platform(snp::Product product) {
   return platform;
 }
 
-Result<testing::Chain> generate_chain(const Platform& platform) {
+Result<testing::Chain> generate_chain(const Platform& platform, int rsa_bits) {
   testing::ChainOptions options;
   options.product = platform.product;
-  options.rsa_bits = kAmdRsaBits;
+  options.rsa_bits = rsa_bits;
   options.product_name = vcek_product_name(platform.product);
   options.chip_id = platform.chip_id;
   options.tcb = platform.tcb;

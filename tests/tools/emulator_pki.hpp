@@ -29,9 +29,13 @@ struct Platform {
 // are supported.
 [[nodiscard]] Result<Platform> random_platform(snp::Product product);
 
-// Generates ARK and ASK (RSA-4096, RSA-PSS SHA-384) and a VCEK (EC P-384)
-// carrying the platform's product name, SPLs and hwID.
-[[nodiscard]] Result<testing::Chain> generate_chain(const Platform& platform);
+// AMD's ARK and ASK are RSA-4096 keys.
+inline constexpr int kAmdRsaBits = 4096;
+
+// Generates ARK and ASK (RSA, RSA-PSS SHA-384) and a VCEK (EC P-384)
+// carrying the platform's product name, SPLs and hwID. Tests may pass
+// smaller `rsa_bits` to save the seconds RSA-4096 generation takes.
+[[nodiscard]] Result<testing::Chain> generate_chain(const Platform& platform, int rsa_bits = kAmdRsaBits);
 
 // Writes ark.pem, ask.pem, vcek.pem, vcek.der, vcek-chain.pem (VCEK, ASK,
 // ARK), cert_chain.pem (ASK, ARK), vcek.key (mode 0600) and platform.json.

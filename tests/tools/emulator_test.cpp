@@ -31,12 +31,13 @@ struct GeneratedPlatform {
   testing::Chain chain;
 };
 
-// RSA-4096 generation takes seconds, so the tests share one chain.
+// The tests share one chain with RSA-2048 roots, because RSA-4096
+// generation takes seconds; RootsAreRsa4096 checks the default size.
 const GeneratedPlatform& shared_platform() {
   static const GeneratedPlatform generated = [] {
     auto platform = random_platform(snp::Product::genoa);
     EXPECT_TRUE(platform.has_value());
-    auto chain = generate_chain(*platform);
+    auto chain = generate_chain(*platform, 2048);
     EXPECT_TRUE(chain.has_value()) << chain.error().to_string();
     return GeneratedPlatform{*platform, std::move(*chain)};
   }();
@@ -179,11 +180,18 @@ TEST(EmulatorPki, VcekCarriesPlatformExtensions) {
 }
 
 TEST(EmulatorPki, RootsAreRsa4096) {
-  const auto& chain = shared_platform().chain;
+  auto platform = random_platform(snp::Product::milan);
+  ASSERT_TRUE(platform.has_value());
+  auto generated = generate_chain(*platform);
+  ASSERT_TRUE(generated.has_value()) << generated.error().to_string();
+  const testing::Chain& chain = *generated;
   EXPECT_EQ(EVP_PKEY_get_bits(X509_get0_pubkey(chain.ark.get())), 4096);
   EXPECT_EQ(EVP_PKEY_get_bits(X509_get0_pubkey(chain.ask.get())), 4096);
   EXPECT_EQ(X509_get_signature_nid(chain.ask.get()), NID_rsassaPss);
-  EXPECT_EQ(ossl::subject_common_name(chain.ark.get()), "ARK-Genoa");
+  EXPECT_EQ(ossl::subject_common_name(chain.ark.get()), "ARK-Milan");
+  auto extensions = snp::parse_vcek_extensions(chain.leaf.get());
+  ASSERT_TRUE(extensions.has_value());
+  EXPECT_EQ(extensions->product_name, "Milan-B0");
 }
 
 TEST(EmulatorPki, WritesFilesAndReloads) {
