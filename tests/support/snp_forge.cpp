@@ -153,8 +153,9 @@ Result<Chain> make_chain(const ChainOptions& options) {
   chain.leaf_key = CVM_TRY(generate_p384_key());
 
   ChainOptions long_lived = options;
-  long_lived.not_before_offset_seconds = -86400;
-  long_lived.lifetime_seconds = 25L * 365 * 24 * 3600;
+  // Roots valid from 20 years ago, so tests can check expired leaves at an earlier time.
+  long_lived.not_before_offset_seconds = -20L * 365 * 24 * 3600;
+  long_lived.lifetime_seconds = 45L * 365 * 24 * 3600;
   chain.ark = CVM_TRY(new_certificate("ARK-" + product, nullptr, chain.ark_key.get(), long_lived));
   CVM_TRY(sign_pss(chain.ark.get(), chain.ark_key.get()));
   std::string ask_name = options.vlek ? "SEV-VLEK-" + product : "SEV-" + product;
