@@ -46,7 +46,7 @@ check() {
   if "$@"; then pass "$description"; else failed "$description"; fi
 }
 
-# True while a process exists and has not exited; an exited child of PID 1
+# True while a process exists and has not exited. An exited child of PID 1
 # may stay a zombie for a few seconds until PID 1 reaps it.
 running() {
   local state
@@ -257,7 +257,7 @@ user_data_hex=$(od -An -v -tx1 "$work/user-data.bin" | tr -d ' \n')
 tpm2_nvwrite -C o 0x01400002 -i "$work/user-data.bin"
 write_ns=$(date +%s%N)
 if [ "$delay" -ge 1 ]; then
-  # The loop waits `delay` seconds after it sees the change, so a read right
+  # The loop waits `delay` seconds after it detects the change, so a read right
   # after the write still returns the previous report.
   tpm2_nvread -C o 0x01400001 -o "$work/hcl-early.bin" 2>/dev/null
   check "report not renewed before the paravisor delay" \

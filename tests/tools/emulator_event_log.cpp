@@ -93,8 +93,8 @@ class LogBuilder {
   }
 
  private:
-  // TCG_PCR_EVENT with a TCG_EfiSpecIdEvent: the SHA-1-format header that
-  // tells parsers the rest of the log is crypto-agile and which banks it has.
+  // TCG_PCR_EVENT with a TCG_EfiSpecIdEvent: the SHA-1-format first event that
+  // declares the rest of the log crypto-agile and lists its digest banks.
   void write_spec_id_event() {
     Writer spec;
     spec.text(kSpecIdSignature);

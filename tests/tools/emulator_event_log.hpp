@@ -38,13 +38,13 @@ struct EventLog {
   std::vector<PcrExtend> extends;  // every measured event; EV_NO_ACTION is not extended
 };
 
-// Builds a log of a Secure Boot UEFI boot over PCRs 0-9: the Spec ID event,
-// a StartupLocality EV_NO_ACTION, the S-CRTM version and firmware blob in
-// PCR 0, the Secure Boot variables (SecureBoot, PK, KEK, db, dbx) in PCR 7,
-// boot variables in PCR 1, separators in PCRs 0-7, the boot loader and its
-// db authority in PCRs 4 and 7, GRUB's EV_IPL events in PCRs 8 and 9 and the
-// ExitBootServices actions in PCR 5. The PK, KEK and db certificates are
-// freshly generated, so two logs differ in those events.
+// Builds the log of a Secure Boot UEFI boot that measures into PCRs 0-9. It
+// starts with the Spec ID event and one StartupLocality EV_NO_ACTION. PCR 0
+// gets the S-CRTM version and firmware blob, PCR 7 the Secure Boot variables
+// (SecureBoot, PK, KEK, db, dbx) and the db authority, PCR 1 boot variables,
+// PCR 4 the boot loaders, PCRs 8 and 9 GRUB's EV_IPL events, PCR 5 the
+// ExitBootServices actions, and PCRs 0-7 one separator each. The PK, KEK and
+// db certificates are generated afresh, so two logs differ in those events.
 [[nodiscard]] Result<EventLog> build_event_log();
 
 // The `tpm2_pcrextend` argument for one extend: "PCR:sha1=HEX,sha256=HEX".

@@ -85,6 +85,7 @@ Result<RsaPublicKey> parse_tpm2b_public(ByteView data) {
     return fail(Errc::invalid_data, "TPM2B_PUBLIC followed by " + std::to_string(data.size() - offset) +
                                         " extra bytes");
   }
+
   const TPMT_PUBLIC& area = public_area.publicArea;
   if (area.type != TPM2_ALG_RSA) {
     return fail(Errc::unsupported, "the AK public area has type " + std::to_string(area.type) +
@@ -96,6 +97,7 @@ Result<RsaPublicKey> parse_tpm2b_public(ByteView data) {
                                         " bytes but keyBits is " +
                                         std::to_string(area.parameters.rsaDetail.keyBits));
   }
+
   // An exponent of 0 in TPMS_RSA_PARMS means the default, 65537.
   std::uint32_t exponent_value = area.parameters.rsaDetail.exponent;
   if (exponent_value == 0) {

@@ -74,14 +74,16 @@ Result<Platform> random_platform(snp::Product product) {
   CVM_TRY(random_bytes(platform.measurement));
   switch (product) {
     case snp::Product::milan:
-      // As in a 2025 Azure Milan report: TCB 04000000000018db, firmware 1.55.29.
+      // As in the 2025 Azure Milan report of confidential-containers/trustee's test data:
+      // TCB 04000000000018db, firmware 1.55.29.
       platform.tcb = {.bootloader = 4, .tee = 0, .snp = 24, .microcode = 219};
       platform.firmware_major = 1;
       platform.firmware_minor = 55;
       platform.firmware_build = 29;
       break;
     case snp::Product::genoa:
-      // Plausible Genoa values; firmware 1.55.40 is what Azure Genoa hosts report.
+      // The SPLs are plausible, not taken from a real report. Firmware 1.55.40 is what
+      // Azure Genoa reports in confidential-containers/trustee's test data carry.
       platform.tcb = {.bootloader = 9, .tee = 0, .snp = 23, .microcode = 72};
       platform.firmware_major = 1;
       platform.firmware_minor = 55;

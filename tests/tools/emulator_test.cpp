@@ -32,7 +32,7 @@ struct GeneratedPlatform {
 };
 
 // The tests share one chain with RSA-2048 roots, because RSA-4096
-// generation takes seconds; RootsAreRsa4096 checks the default size.
+// generation takes seconds. RootsAreRsa4096 checks the default size.
 const GeneratedPlatform& shared_platform() {
   static const GeneratedPlatform generated = [] {
     auto platform = random_platform(snp::Product::genoa);
