@@ -169,9 +169,11 @@ Bytes signature_list(const Guid& type, const std::vector<Bytes>& signatures) {
   return writer.take();
 }
 
+// A self-signed certificate valid from a day ago for ten years.
 Result<Bytes> self_signed_certificate(const std::string& common_name) {
+  constexpr long kNotBeforeOffsetSeconds = -24L * 3600;
+  constexpr long kLifetimeSeconds = 10L * 365 * 24 * 3600;
   auto key = CVM_TRY(testing::generate_p384_key());
-  testing::ChainOptions options;
   ossl::UniqueX509 certificate(X509_new());
   ossl::UniqueX509Name name(X509_NAME_new());
   if (!certificate || !name ||
@@ -181,8 +183,8 @@ Result<Bytes> self_signed_certificate(const std::string& common_name) {
       ASN1_INTEGER_set(X509_get_serialNumber(certificate.get()), 1) != 1 ||
       X509_set_subject_name(certificate.get(), name.get()) != 1 ||
       X509_set_issuer_name(certificate.get(), name.get()) != 1 ||
-      X509_gmtime_adj(X509_getm_notBefore(certificate.get()), options.not_before_offset_seconds) == nullptr ||
-      X509_gmtime_adj(X509_getm_notAfter(certificate.get()), options.lifetime_seconds) == nullptr ||
+      X509_gmtime_adj(X509_getm_notBefore(certificate.get()), kNotBeforeOffsetSeconds) == nullptr ||
+      X509_gmtime_adj(X509_getm_notAfter(certificate.get()), kNotBeforeOffsetSeconds + kLifetimeSeconds) == nullptr ||
       X509_set_pubkey(certificate.get(), key.get()) != 1 ||
       X509_sign(certificate.get(), key.get(), EVP_sha384()) <= 0) {
     return fail(ossl::openssl_error(Errc::internal, "cannot build the certificate " + common_name));

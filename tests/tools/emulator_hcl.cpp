@@ -60,14 +60,14 @@ Result<RsaPublicKey> parse_pem_public_key(ByteView data) {
     return fail(Errc::unsupported, "the AK public key is not an RSA key");
   }
   BIGNUM* modulus = nullptr;
+  int modulus_found = EVP_PKEY_get_bn_param(key.get(), OSSL_PKEY_PARAM_RSA_N, &modulus);
+  ossl::UniqueBignum owned_modulus(modulus);
   BIGNUM* exponent = nullptr;
-  if (EVP_PKEY_get_bn_param(key.get(), OSSL_PKEY_PARAM_RSA_N, &modulus) != 1 ||
-      EVP_PKEY_get_bn_param(key.get(), OSSL_PKEY_PARAM_RSA_E, &exponent) != 1) {
-    BN_free(modulus);
+  int exponent_found = EVP_PKEY_get_bn_param(key.get(), OSSL_PKEY_PARAM_RSA_E, &exponent);
+  ossl::UniqueBignum owned_exponent(exponent);
+  if (modulus_found != 1 || exponent_found != 1) {
     return fail(ossl::openssl_error(Errc::internal, "cannot read the RSA modulus and exponent"));
   }
-  ossl::UniqueBignum owned_modulus(modulus);
-  ossl::UniqueBignum owned_exponent(exponent);
   return RsaPublicKey{.modulus = bignum_bytes(modulus), .exponent = bignum_bytes(exponent)};
 }
 

@@ -13,12 +13,14 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <regex>
 
 #include "common/bytes.hpp"
 #include "common/openssl.hpp"
 #include "snp/certs.hpp"
 #include "snp/report.hpp"
 #include "snp/verify.hpp"
+#include "tests/support/fixtures.hpp"
 #include "tests/tools/emulator_event_log.hpp"
 #include "tests/tools/emulator_hcl.hpp"
 #include "tests/tools/emulator_pki.hpp"
@@ -366,6 +368,23 @@ TEST_F(EmulatorHcl, ClaimsCarryAkVmAndUserData) {
   auto decoded = hex_decode(user_data);
   ASSERT_TRUE(decoded.has_value());
   EXPECT_EQ(*decoded, options.user_data);
+}
+
+// The emulated claims follow the layout of a real report's claims, so
+// parsers tuned to real reports accept them.
+TEST_F(EmulatorHcl, ClaimsLayoutMatchesRealReport) {
+  CVM_REQUIRE_FIXTURES();
+  Bytes real = testing::read_fixture("azure-cvm-tooling/var-data.bin");
+  std::string ours = runtime_claims(ak_, kVmId, Bytes(64, 0));
+  const std::string ak_prefix = R"({"keys":[{"kid":"HCLAkPub","key_ops":["sign"],"kty":"RSA","e":"AQAB","n":")";
+  const std::regex configuration(
+      R"("vm-configuration":\{"console-enabled":(true|false),"secure-boot":(true|false),)"
+      R"("tpm-enabled":(true|false),"vmUniqueId":"[0-9A-Fa-f-]{36}"\},"user-data":"[0-9A-Fa-f]{128}"\}$)");
+
+  EXPECT_TRUE(std::string(as_text(real)).starts_with(ak_prefix));
+  EXPECT_TRUE(ours.starts_with(ak_prefix));
+  EXPECT_TRUE(std::regex_search(std::string(as_text(real)), configuration));
+  EXPECT_TRUE(std::regex_search(ours, configuration));
 }
 
 TEST_F(EmulatorHcl, ShortUserDataIsZeroPadded) {
