@@ -11,5 +11,6 @@ struct CommandContext {
 };
 
 void add_report_commands(CLI::App& app, CommandContext& context);
+void add_tpm_commands(CLI::App& app, CommandContext& context);
 
 }  // namespace cvm::cli
