@@ -198,6 +198,14 @@ check "initial user data is zero" test "$(json_field user-data <"$work/claims.js
 check "secure boot claimed" test "$(json_field vm-configuration secure-boot <"$work/claims.json")" = True
 
 # ---------------------------------------------------------------------------
+echo "# the agent's TPM commands"
+quiet() { "$@" >/dev/null 2>&1; }
+check "cvm-attest tpm detect recognises the emulated CVM" quiet "$cvm_attest" tpm detect
+check "cvm-attest tpm nvread succeeds" quiet "$cvm_attest" tpm nvread --out "$work/hcl-agent.bin"
+check "cvm-attest tpm nvread returns the whole report" cmp -s "$work/hcl-agent.bin" "$work/hcl.bin"
+check "cvm-attest tpm quote signs with the AK" quiet "$cvm_attest" tpm quote --nonce 0102030405060708
+
+# ---------------------------------------------------------------------------
 echo "# event log"
 tpm2_pcrread sha1:0,1,2,3,4,5,6,7,8,9+sha256:0,1,2,3,4,5,6,7,8,9 >"$work/pcrs.yaml"
 python3 - "$CVM_ATTEST_EVENT_LOG" >"$work/replay.txt" <<'EOF'
