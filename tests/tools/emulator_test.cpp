@@ -338,6 +338,33 @@ TEST_F(EmulatorHcl, SnpReportBindsClaimsAndVerifies) {
   }
 }
 
+TEST_F(EmulatorHcl, MilanReportVerifies) {
+  auto platform = random_platform(snp::Product::milan);
+  ASSERT_TRUE(platform.has_value());
+  auto chain = generate_chain(*platform, 2048);
+  ASSERT_TRUE(chain.has_value()) << chain.error().to_string();
+  EVP_PKEY_up_ref(chain->leaf_key.get());
+  Signer signer{.platform = *platform, .vcek_key = ossl::UniquePkey(chain->leaf_key.get())};
+  auto blob = build_hcl_report(signer, ak_, default_options());
+  ASSERT_TRUE(blob.has_value()) << blob.error().to_string();
+  auto report = snp::parse_report(ByteView(*blob).subspan(kHclHeaderSize, snp::kReportSize));
+  ASSERT_TRUE(report.has_value()) << report.error().to_string();
+  EXPECT_EQ(report->cpuid_mod_id, 0x01);
+  EXPECT_EQ(report->reported_tcb, 0xdb18000000000004u);
+
+  snp::Endorsement endorsement;
+  endorsement.leaf.reset(X509_dup(chain->leaf.get()));
+  endorsement.chain.emplace_back(X509_dup(chain->ask.get()));
+  snp::TrustStore trust = snp::TrustStore::amd();
+  trust.add_root(ossl::UniqueX509(X509_dup(chain->ark.get())));
+  snp::Verification verification = snp::verify_report(*report, endorsement, trust, snp::VerifyOptions{});
+  EXPECT_TRUE(verification.passed());
+  EXPECT_EQ(verification.product, snp::Product::milan);
+  for (const auto& check : verification.checks) {
+    EXPECT_NE(check.status, snp::CheckStatus::fail) << check.name << ": " << check.detail;
+  }
+}
+
 TEST_F(EmulatorHcl, ClaimsCarryAkVmAndUserData) {
   HclOptions options = default_options();
   auto blob = build(options);
