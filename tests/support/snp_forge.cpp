@@ -189,9 +189,11 @@ Bytes encode_report(const ReportFields& fields) {
   put(0x030, fields.vmpl, 4);
   put(0x034, fields.signature_algo, 4);
   put(0x038, fields.current_tcb, 8);
+  put(0x040, fields.platform_info, 8);
   put(0x048, fields.key_info, 4);
   put_bytes(0x050, fields.report_data);
   put_bytes(0x090, fields.measurement);
+  put_bytes(0x140, fields.report_id);
   std::fill(out.begin() + 0x160, out.begin() + 0x180, 0xff);  // REPORT_ID_MA without a migration agent
   put(0x180, fields.reported_tcb, 8);
   if (fields.version >= 3) {
@@ -201,6 +203,11 @@ Bytes encode_report(const ReportFields& fields) {
   }
   put_bytes(0x1a0, fields.chip_id);
   put(0x1e0, fields.committed_tcb, 8);
+  for (std::size_t base : {std::size_t{0x1e8}, std::size_t{0x1ec}}) {  // current, then committed version
+    out[base] = fields.firmware_build;
+    out[base + 1] = fields.firmware_minor;
+    out[base + 2] = fields.firmware_major;
+  }
   put(0x1f0, fields.launch_tcb, 8);
   if (fields.version >= 5) {
     put(0x1f8, fields.launch_mit_vector, 8);

@@ -59,6 +59,12 @@ struct ReportFields {
   std::uint8_t cpuid_step = 0x01;
   std::uint64_t launch_mit_vector = 0;   // written for version 5 and later
   std::uint64_t current_mit_vector = 0;
+  std::uint64_t platform_info = 0;
+  std::array<std::uint8_t, 32> report_id{};
+  // SNP firmware version (major.minor.build); the committed one is set equal to it.
+  std::uint8_t firmware_major = 0;
+  std::uint8_t firmware_minor = 0;
+  std::uint8_t firmware_build = 0;
 };
 
 // Encodes the TCB fields for a product's layout.

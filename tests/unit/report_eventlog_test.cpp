@@ -120,6 +120,9 @@ class LogBuilder {
     out.push_back(static_cast<std::uint8_t>(value));
     out.push_back(static_cast<std::uint8_t>(value >> 8));
   }
+  static void append(Bytes& out, const char* text, std::size_t size) {
+    out.insert(out.end(), text, text + size);
+  }
   static void put32(Bytes& out, std::uint32_t value) {
     for (int i = 0; i < 4; ++i) {
       out.push_back(static_cast<std::uint8_t>(value >> (8 * i)));
