@@ -5,7 +5,7 @@
 
 #include <set>
 
-#include "client/jwt.hpp"
+#include "common/json.hpp"
 #include "common/bytes.hpp"
 
 namespace cvm::agent {
@@ -255,7 +255,7 @@ Result<void> parse_logging(Section& top, LoggingConfig& logging) {
 }  // namespace
 
 Result<Config> parse_config(std::string_view text) {
-  auto json = client::parse_json(text, "the configuration");
+  auto json = cvm::parse_json(text, "the configuration");
   if (!json) {
     Error error = std::move(json).error();
     error.code = Errc::invalid_argument;

@@ -48,26 +48,6 @@ Result<ossl::UniquePkey> rsa_key_from_jwk(const Json::Value& jwk) {
 
 }  // namespace
 
-Result<Json::Value> parse_json(std::string_view text, std::string_view what) {
-  Json::CharReaderBuilder builder;
-  builder["collectComments"] = false;
-  builder["allowComments"] = false;
-  builder["failIfExtra"] = true;
-  builder["rejectDupKeys"] = true;
-  builder["allowSpecialFloats"] = false;
-  builder["stackLimit"] = 200;
-  std::unique_ptr<Json::CharReader> reader(builder.newCharReader());
-  Json::Value value;
-  std::string errors;
-  if (!reader->parse(text.data(), text.data() + text.size(), &value, &errors)) {
-    while (!errors.empty() && (errors.back() == '\n' || errors.back() == ' ')) {
-      errors.pop_back();
-    }
-    return fail(Errc::invalid_data, "invalid JSON in " + std::string(what) + ": " + errors);
-  }
-  return value;
-}
-
 std::string Jwt::algorithm() const { return header["alg"].isString() ? header["alg"].asString() : ""; }
 std::string Jwt::key_id() const { return header["kid"].isString() ? header["kid"].asString() : ""; }
 

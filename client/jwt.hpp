@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "common/bytes.hpp"
+#include "common/json.hpp"
 #include "common/openssl.hpp"
 #include "common/time.hpp"
 
@@ -54,8 +55,5 @@ struct ClaimPolicy {
 
 // Reads a numeric-date claim as seconds since the epoch.
 [[nodiscard]] std::optional<std::int64_t> numeric_date(const Json::Value& payload, const char* name);
-
-// Parses JSON text strictly: one value, no trailing content, no comments.
-[[nodiscard]] Result<Json::Value> parse_json(std::string_view text, std::string_view what);
 
 }  // namespace cvm::client

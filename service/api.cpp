@@ -5,7 +5,7 @@
 
 #include <cstring>
 
-#include "client/jwt.hpp"
+#include "common/json.hpp"
 
 namespace cvm::service {
 namespace {
@@ -56,7 +56,7 @@ std::string endpoint_for(const std::string& method, const std::string& path) {
 }  // namespace
 
 Result<Bytes> parse_nonce_request(std::string_view body) {
-  auto parsed = client::parse_json(body, "the request body");
+  auto parsed = cvm::parse_json(body, "the request body");
   if (!parsed) {
     Error error = std::move(parsed).error();
     error.code = Errc::invalid_argument;
@@ -221,7 +221,7 @@ ApiServer::Reply ApiServer::release_key(const std::string& body) {
     return error_reply("/v1/keys/release", 404,
                        Error{.code = Errc::not_found, .message = "no keys are configured for release"});
   }
-  auto parsed = client::parse_json(body, "the request body");
+  auto parsed = cvm::parse_json(body, "the request body");
   if (!parsed || !parsed->isObject() || !(*parsed)["name"].isString() || parsed->size() != 1) {
     return error_reply("/v1/keys/release", 400,
                        Error{.code = Errc::invalid_argument, .message = "the body must be {\"name\": \"<key name>\"}"});

@@ -1,0 +1,430 @@
+#include "report/verify.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "report/claims.hpp"
+#include "report/eventlog.hpp"
+#include "report/hcl.hpp"
+#include "report/quote.hpp"
+#include "report/tpm_public.hpp"
+
+namespace cvm::report {
+namespace {
+
+// TPMA_OBJECT bits (TPM 2.0 Part 2, table "Definition of TPMA_OBJECT Bits").
+constexpr std::uint32_t kFixedTpm = 1u << 1;
+constexpr std::uint32_t kFixedParent = 1u << 4;
+constexpr std::uint32_t kSensitiveDataOrigin = 1u << 5;
+constexpr std::uint32_t kUserWithAuth = 1u << 6;
+constexpr std::uint32_t kRestricted = 1u << 16;
+constexpr std::uint32_t kDecrypt = 1u << 17;
+constexpr std::uint32_t kSign = 1u << 18;
+constexpr std::uint16_t kAttestQuote = 0x8018;
+constexpr std::uint16_t kAttestCertify = 0x8017;
+constexpr std::uint16_t kAlgSha256 = 0x000b;
+
+Check pass(std::string name, std::string detail) {
+  return Check{.name = std::move(name), .status = CheckStatus::pass, .detail = std::move(detail)};
+}
+Check failure(std::string name, std::string detail) {
+  return Check{.name = std::move(name), .status = CheckStatus::fail, .detail = std::move(detail)};
+}
+Check skip(std::string name, std::string detail) {
+  return Check{.name = std::move(name), .status = CheckStatus::skipped, .detail = std::move(detail)};
+}
+
+// State shared by the checks of one verification.
+struct Context {
+  const Evidence& evidence;
+  const EvidenceVerifyOptions& options;
+  std::optional<snp::Report> report;
+  std::optional<RuntimeClaims> claims;
+  ossl::UniquePkey claims_ak;         // HCLAkPub
+  std::optional<TpmPublic> ak;        // from AikPub
+  std::optional<Attest> quote;        // parsed, signature not yet trusted
+  bool quote_trusted = false;
+  EvidenceVerification out;
+};
+
+EVP_PKEY* quote_key(const Context& context) {
+  return context.ak ? context.ak->key.get() : context.claims_ak.get();
+}
+
+void check_hardware(Context& context, const snp::TrustStore& trust) {
+  auto report = snp::parse_report(context.evidence.snp_report);
+  if (!report) {
+    std::string reason = report.error().to_string();
+    context.out.checks.push_back(failure("certificate_chain", "the SNP report does not parse: " + reason));
+    context.out.checks.push_back(failure("report_signature", "the SNP report does not parse: " + reason));
+    context.out.checks.push_back(failure("vcek_matches_report", "the SNP report does not parse"));
+    return;
+  }
+  context.report = std::move(*report);
+
+  std::vector<ossl::UniqueX509> certificates;
+  if (!context.evidence.vcek_chain_pem.empty()) {
+    auto parsed = ossl::parse_certificates(as_bytes(context.evidence.vcek_chain_pem), "VcekCertChain");
+    if (parsed) {
+      for (auto& certificate : *parsed) certificates.push_back(std::move(certificate));
+    } else {
+      context.out.notes.push_back("VcekCertChain does not parse: " + parsed.error().to_string());
+    }
+  }
+  if (context.evidence.vcek_der) {
+    auto vcek = ossl::parse_der_certificate(*context.evidence.vcek_der);
+    if (vcek) {
+      bool duplicate = false;
+      for (const auto& existing : certificates) duplicate = duplicate || X509_cmp(existing.get(), vcek->get()) == 0;
+      if (!duplicate) certificates.push_back(std::move(*vcek));
+    }
+  }
+  auto endorsement = snp::sort_endorsement(std::move(certificates));
+  if (!endorsement) {
+    std::string reason = endorsement.error().to_string();
+    context.out.checks.push_back(failure("certificate_chain", reason));
+    context.out.checks.push_back(failure("report_signature", "no VCEK to check it with: " + reason));
+    context.out.checks.push_back(failure("vcek_matches_report", "no VCEK"));
+    return;
+  }
+  snp::Verification hardware = snp::verify_report(
+      *context.report, *endorsement, trust,
+      snp::VerifyOptions{.at = context.options.at, .configured_product = context.options.configured_product});
+  context.out.product = hardware.product;
+  for (auto& note : hardware.notes) context.out.notes.push_back(std::move(note));
+
+  std::string matches_detail;
+  bool matches_failed = false;
+  for (const Check& check : hardware.checks) {
+    if (check.name == "certificate_chain" || check.name == "report_signature") {
+      context.out.checks.push_back(check);
+      continue;
+    }
+    // signing_key, product, tcb_match, chip_id_match and vcek_extensions
+    // together say whether this VCEK belongs to this report.
+    if (check.status == CheckStatus::fail) {
+      matches_failed = true;
+    }
+    if (check.status != CheckStatus::pass || check.name != "product") {
+      matches_detail += (matches_detail.empty() ? "" : "; ") + check.name + ": " + check.detail;
+    }
+  }
+  context.out.checks.push_back(matches_failed ? failure("vcek_matches_report", matches_detail)
+                                              : pass("vcek_matches_report", matches_detail));
+}
+
+void check_claims(Context& context) {
+  if (!context.report) {
+    context.out.checks.push_back(failure("claims_binding", "no SNP report to bind the claims to"));
+    return;
+  }
+  auto bound = verify_claims_binding(context.evidence.runtime_claims, context.report->report_data);
+  context.out.checks.push_back(bound ? pass("claims_binding", "SHA-256(runtime claims) = REPORT_DATA[0..32], upper half zero")
+                                     : failure("claims_binding", bound.error().to_string()));
+  auto claims = parse_runtime_claims(context.evidence.runtime_claims);
+  if (!claims) {
+    context.out.notes.push_back("runtime claims do not parse: " + claims.error().to_string());
+    return;
+  }
+  context.claims = std::move(*claims);
+  if (const Jwk* key = context.claims->find_key("HCLAkPub")) {
+    auto public_key = jwk_public_key(*key);
+    if (public_key) {
+      context.claims_ak = std::move(*public_key);
+    } else {
+      context.out.notes.push_back("HCLAkPub is not a usable RSA key: " + public_key.error().to_string());
+    }
+  }
+}
+
+void check_ak(Context& context) {
+  const Evidence& evidence = context.evidence;
+  if (!evidence.quote) {
+    context.out.checks.push_back(skip("ak_matches_claims", "this evidence has no TPM quote"));
+    return;
+  }
+  if (!context.claims_ak) {
+    context.out.checks.push_back(failure("ak_matches_claims", "the runtime claims carry no usable HCLAkPub"));
+    return;
+  }
+  if (!evidence.ak_public) {
+    context.out.checks.push_back(pass("ak_matches_claims", "no separate AK in this format; the quote is checked against HCLAkPub"));
+    return;
+  }
+  auto ak = parse_tpm2b_public(*evidence.ak_public);
+  if (!ak) {
+    context.out.checks.push_back(failure("ak_matches_claims", "AikPub does not parse: " + ak.error().to_string()));
+    return;
+  }
+  context.ak = std::move(*ak);
+  if (EVP_PKEY_eq(context.ak->key.get(), context.claims_ak.get()) != 1) {
+    context.out.checks.push_back(failure("ak_matches_claims",
+                                         "the AK that signed the quote is not HCLAkPub from the hardware report; "
+                                         "the AK may have been replaced"));
+    return;
+  }
+  std::uint32_t required = kRestricted | kSign | kFixedTpm | kFixedParent | kSensitiveDataOrigin;
+  if ((context.ak->object_attributes & required) != required || (context.ak->object_attributes & kDecrypt) != 0) {
+    context.out.checks.push_back(failure("ak_matches_claims", "the AK is not a restricted, TPM-bound signing key"));
+    return;
+  }
+  context.out.checks.push_back(pass("ak_matches_claims", "AikPub equals HCLAkPub"));
+}
+
+void check_quote(Context& context) {
+  const Evidence& evidence = context.evidence;
+  if (!evidence.quote || !evidence.quote_signature) {
+    context.out.checks.push_back(skip("quote_signature", "this evidence has no TPM quote"));
+    return;
+  }
+  auto parsed = parse_attest(*evidence.quote);
+  if (!parsed || parsed->type != kAttestQuote || !parsed->quote) {
+    context.out.checks.push_back(failure("quote_signature", parsed ? "the attestation is not a quote"
+                                                                   : "the quote does not parse: " + parsed.error().to_string()));
+    return;
+  }
+  context.quote = std::move(*parsed);
+  EVP_PKEY* key = quote_key(context);
+  if (key == nullptr) {
+    context.out.checks.push_back(failure("quote_signature", "no AK to check the quote with"));
+    return;
+  }
+  auto verified = verify_attest_signature(*evidence.quote, *evidence.quote_signature, key);
+  if (!verified) {
+    context.out.checks.push_back(failure("quote_signature", verified.error().to_string()));
+    return;
+  }
+  context.quote_trusted = true;
+  context.out.checks.push_back(pass("quote_signature", "RSASSA-PKCS1-v1_5 SHA-256 by the AK"));
+}
+
+bool starts_with(ByteView data, ByteView prefix) {
+  return data.size() >= prefix.size() && std::equal(prefix.begin(), prefix.end(), data.begin());
+}
+
+void check_nonce(Context& context) {
+  const auto& expected = context.options.expected_nonce;
+  const Evidence& evidence = context.evidence;
+  if (evidence.format == EvidenceFormat::sev_snp_vm) {
+    if (!expected) {
+      context.out.checks.push_back(skip("nonce", "no expected nonce given"));
+      return;
+    }
+    // Without a quote, freshness rests on the user data the paravisor put into the claims.
+    bool in_user_data = context.claims && context.claims->user_data && starts_with(*context.claims->user_data, *expected);
+    context.out.checks.push_back(in_user_data ? pass("nonce", "the claims' user-data begins with the nonce")
+                                              : failure("nonce", "the claims' user-data does not carry the nonce"));
+    return;
+  }
+  if (!context.quote) {
+    context.out.checks.push_back(skip("nonce", "no parsed quote"));
+    return;
+  }
+  const Bytes& extra = context.quote->extra_data;
+  if (!expected) {
+    context.out.checks.push_back(skip("nonce", "no expected nonce given; the quote carries " +
+                                                   (extra.empty() ? std::string("none") : hex_encode(extra))));
+    return;
+  }
+  if (extra != *expected) {
+    context.out.checks.push_back(failure("nonce", "the quote carries " + hex_encode(extra) + ", expected " + hex_encode(*expected)));
+    return;
+  }
+  if (evidence.format == EvidenceFormat::coco_az_snp_vtpm &&
+      !(context.claims && context.claims->user_data && starts_with(*context.claims->user_data, *expected))) {
+    context.out.checks.push_back(failure("nonce", "the quote carries the nonce but the claims' user-data does not begin with it"));
+    return;
+  }
+  context.out.checks.push_back(pass("nonce", "the quote's extraData equals the expected nonce"));
+}
+
+// PCR values of the evidence in the quote's selection order, or an error.
+Result<std::vector<Bytes>> quoted_values(const Context& context, std::vector<std::uint32_t>& indices) {
+  std::map<std::uint32_t, const Bytes*> by_index;
+  for (const auto& pcr : context.evidence.pcrs) by_index[pcr.index] = &pcr.digest;
+  std::vector<Bytes> values;
+  for (const auto& selection : context.quote->quote->selections) {
+    if (selection.hash_algorithm != kAlgSha256) {
+      return fail(Errc::unsupported, "the quote selects a bank other than SHA-256");
+    }
+    for (std::uint32_t index : selection.pcrs) {
+      auto found = by_index.find(index);
+      if (found == by_index.end()) {
+        return fail(Errc::invalid_data, "the quote covers PCR " + std::to_string(index) + " but the evidence has no value for it");
+      }
+      values.push_back(*found->second);
+      indices.push_back(index);
+    }
+  }
+  return values;
+}
+
+void check_pcrs(Context& context) {
+  if (!context.quote) {
+    context.out.checks.push_back(skip("pcr_digest", "no parsed quote"));
+    context.out.checks.push_back(skip("event_log_replay", "no parsed quote"));
+    return;
+  }
+  std::vector<std::uint32_t> indices;
+  auto values = quoted_values(context, indices);
+  if (!values) {
+    context.out.checks.push_back(failure("pcr_digest", values.error().to_string()));
+    context.out.checks.push_back(skip("event_log_replay", "the quoted PCR values are unknown"));
+    return;
+  }
+  auto digest = verify_pcr_digest(*context.quote->quote, *values);
+  std::string missing;
+  for (std::uint32_t required : context.options.required_pcrs) {
+    if (std::find(indices.begin(), indices.end(), required) == indices.end()) {
+      missing += (missing.empty() ? "" : ",") + std::to_string(required);
+    }
+  }
+  if (!digest) {
+    context.out.checks.push_back(failure("pcr_digest", digest.error().to_string()));
+  } else if (!missing.empty()) {
+    context.out.checks.push_back(failure("pcr_digest", "the quote does not cover required PCRs " + missing));
+  } else {
+    context.out.checks.push_back(pass("pcr_digest", "pcrDigest covers the " + std::to_string(indices.size()) + " PCR values given"));
+  }
+
+  if (context.evidence.event_log.empty()) {
+    context.out.checks.push_back(skip("event_log_replay", "this evidence has no event log"));
+    return;
+  }
+  auto log = parse_event_log(context.evidence.event_log);
+  if (!log) {
+    context.out.checks.push_back(failure("event_log_replay", "the event log does not parse: " + log.error().to_string()));
+    return;
+  }
+  auto replayed = replay_event_log(*log, kAlgSha256);
+  if (!replayed) {
+    context.out.checks.push_back(failure("event_log_replay", replayed.error().to_string()));
+    return;
+  }
+  std::string differing;
+  for (std::size_t i = 0; i < indices.size(); ++i) {
+    auto found = replayed->values.find(indices[i]);
+    // A PCR the log never extends keeps its reset value.
+    Bytes expected = found != replayed->values.end() ? found->second : initial_pcr_value(indices[i], 32);
+    if (expected != (*values)[i]) {
+      differing += (differing.empty() ? "" : ",") + std::to_string(indices[i]);
+    }
+  }
+  context.out.checks.push_back(differing.empty()
+                                   ? pass("event_log_replay", "replaying " + std::to_string(log->events.size()) +
+                                                                  " events gives the quoted PCR values")
+                                   : failure("event_log_replay", "the event log does not reproduce PCRs " + differing));
+}
+
+void check_ephemeral_key(Context& context) {
+  const Evidence& evidence = context.evidence;
+  if (!evidence.ephemeral_public) {
+    context.out.checks.push_back(skip("ephemeral_key", "this evidence has no ephemeral key"));
+    return;
+  }
+  if (!evidence.ephemeral_certify_info || !evidence.ephemeral_certify_signature) {
+    context.out.checks.push_back(failure("ephemeral_key", "the ephemeral key comes without its certification"));
+    return;
+  }
+  auto key = parse_tpm2b_public(*evidence.ephemeral_public);
+  if (!key) {
+    context.out.checks.push_back(failure("ephemeral_key", "EncKeyPub does not parse: " + key.error().to_string()));
+    return;
+  }
+  auto certify = parse_attest(*evidence.ephemeral_certify_info);
+  if (!certify || certify->type != kAttestCertify || !certify->certify) {
+    context.out.checks.push_back(failure("ephemeral_key", "EncKeyCertifyInfo is not a TPM2_Certify attestation"));
+    return;
+  }
+  EVP_PKEY* ak = quote_key(context);
+  if (ak == nullptr) {
+    context.out.checks.push_back(failure("ephemeral_key", "no AK to check the certification with"));
+    return;
+  }
+  auto signature = verify_attest_signature(*evidence.ephemeral_certify_info, *evidence.ephemeral_certify_signature, ak);
+  if (!signature) {
+    context.out.checks.push_back(failure("ephemeral_key", "the certification is not signed by the AK: " + signature.error().to_string()));
+    return;
+  }
+  auto name = key->name();
+  if (!name || *name != certify->certify->name) {
+    context.out.checks.push_back(failure("ephemeral_key", "the certification names another object than EncKeyPub"));
+    return;
+  }
+  std::uint32_t required = kDecrypt | kFixedTpm | kFixedParent | kSensitiveDataOrigin;
+  std::uint32_t forbidden = kUserWithAuth | kSign | kRestricted;
+  if ((key->object_attributes & required) != required || (key->object_attributes & forbidden) != 0 ||
+      key->auth_policy.empty()) {
+    context.out.checks.push_back(failure("ephemeral_key", "EncKeyPub is not a TPM-bound decryption key usable only "
+                                                          "through its PCR policy"));
+    return;
+  }
+  context.out.checks.push_back(pass("ephemeral_key", "certified by the AK; decrypt-only, policy-bound, " +
+                                                         std::to_string(key->key_bits) + "-bit RSA"));
+}
+
+void check_policy(Context& context) {
+  if (!context.report) {
+    context.out.checks.push_back(failure("report_policy", "no SNP report"));
+    return;
+  }
+  const snp::Report& report = *context.report;
+  const EvidencePolicy& policy = context.options.policy;
+  std::vector<std::string> problems;
+  if (!policy.allow_debug && report.debug_allowed()) problems.push_back("the guest policy allows debugging");
+  if (policy.required_vmpl && report.vmpl != *policy.required_vmpl) {
+    problems.push_back("VMPL is " + std::to_string(report.vmpl) + ", expected " + std::to_string(*policy.required_vmpl));
+  }
+  if (!policy.allow_migration_agent && report.migrate_ma_allowed()) {
+    problems.push_back("the guest policy allows a migration agent");
+  }
+  if (policy.minimum_tcb && context.out.product) {
+    snp::Tcb tcb = snp::decode_tcb(report.reported_tcb, *context.out.product);
+    const snp::Tcb& minimum = *policy.minimum_tcb;
+    if (tcb.bootloader < minimum.bootloader || tcb.tee < minimum.tee || tcb.snp < minimum.snp ||
+        tcb.microcode < minimum.microcode || (minimum.fmc && tcb.fmc.value_or(0) < *minimum.fmc)) {
+      problems.push_back("REPORTED_TCB " + snp::tcb_hex(report.reported_tcb) + " is below the configured minimum");
+    }
+  }
+  if (problems.empty()) {
+    context.out.checks.push_back(pass("report_policy", "debug off, VMPL " + std::to_string(report.vmpl) + ", no migration agent"));
+    return;
+  }
+  std::string detail;
+  for (const auto& problem : problems) detail += (detail.empty() ? "" : "; ") + problem;
+  context.out.checks.push_back(failure("report_policy", detail));
+}
+
+}  // namespace
+
+bool EvidenceVerification::passed() const {
+  bool any = false;
+  for (const auto& check : checks) {
+    if (check.status == CheckStatus::fail) return false;
+    any = any || check.status == CheckStatus::pass;
+  }
+  return any;
+}
+
+const Check* EvidenceVerification::find(std::string_view name) const {
+  for (const auto& check : checks) {
+    if (check.name == name) return &check;
+  }
+  return nullptr;
+}
+
+EvidenceVerification verify_evidence(const Evidence& evidence, const snp::TrustStore& trust,
+                                     const EvidenceVerifyOptions& options) {
+  Context context{.evidence = evidence, .options = options};
+  check_hardware(context, trust);
+  check_claims(context);
+  check_ak(context);
+  check_quote(context);
+  check_nonce(context);
+  check_pcrs(context);
+  check_ephemeral_key(context);
+  check_policy(context);
+  return std::move(context.out);
+}
+
+}  // namespace cvm::report
