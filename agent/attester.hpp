@@ -10,7 +10,13 @@
 #include <string>
 
 #include "agent/config.hpp"
+#include "common/openssl.hpp"
+#include "report/evidence.hpp"
+#include "report/hcl.hpp"
 #include "service/token_cache.hpp"
+#include "snp/report.hpp"
+#include "vtpm/keys.hpp"
+#include "vtpm/tpm.hpp"
 
 namespace cvm::agent {
 
@@ -38,13 +44,28 @@ class Attester {
   // One attestation. With a nonce, the nonce is bound into the TPM quote and
   // sent as the token's nonce claim. Serialised: TPM work never overlaps.
   [[nodiscard]] Result<service::Token> attest(const std::optional<Bytes>& nonce);
-  // The evidence JSON for a nonce, self-checked, without contacting the service.
-  [[nodiscard]] Result<std::string> evidence(const Bytes& nonce);
+  // The evidence request body for a nonce, self-checked, without contacting
+  // the attestation service (certificates may still be fetched).
+  [[nodiscard]] Result<std::string> evidence(const std::optional<Bytes>& nonce,
+                                             report::EvidenceFormat format = report::EvidenceFormat::azure_guest);
   // The resolved attestation endpoint (configured, or from the VM's region).
   [[nodiscard]] Result<std::string> endpoint();
   [[nodiscard]] const Config& config() const { return config_; }
 
  private:
+  // What one attestation gathered before the network exchange.
+  struct Collected {
+    report::Evidence evidence;
+    snp::Report snp;
+    vtpm::EphemeralKeyOptions ephemeral_options;
+    ossl::UniquePkey ephemeral_key;
+  };
+
+  [[nodiscard]] Result<Collected> collect(const std::optional<Bytes>& nonce, bool azure_guest, StageTimes& times);
+  [[nodiscard]] Result<void> collect_tpm_parts(vtpm::Tpm& tpm, const report::HclReport& hcl,
+                                               const std::optional<Bytes>& nonce, Collected& out);
+  [[nodiscard]] Result<std::string> certificates_for(const snp::Report& report);
+
   struct State;
   Config config_;
   AttesterEvents events_;

@@ -146,6 +146,7 @@ Result<void> parse_certificates(Section& top, CertificatesConfig& certificates) 
   CVM_TRY(section.boolean("use_thim", certificates.use_thim));
   CVM_TRY(section.boolean("use_kds", certificates.use_kds));
   CVM_TRY(section.strings("trust_anchors", certificates.trust_anchors));
+  CVM_TRY(section.string("chain_file", certificates.chain_file));
   return section.finish();
 }
 

@@ -35,6 +35,7 @@ struct CertificatesConfig {
   bool use_thim = true;
   bool use_kds = true;
   std::vector<std::string> trust_anchors;  // extra ARKs (PEM), for test and emulated environments
+  std::string chain_file;  // a fixed VCEK, ASK, ARK PEM used instead of fetching; empty fetches
 };
 
 struct TokenConfig {

@@ -214,8 +214,11 @@ Result<HttpResponse> perform(const HttpRequest& request, const HttpOptions& opti
   curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options.connect_timeout.count()));
   curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, static_cast<long>(options.total_timeout.count()));
   curl_easy_setopt(handle, CURLOPT_FOLLOWLOCATION, 0L);
-  if (options.metadata_service) {
+  if (options.metadata_service || !options.unix_socket.empty()) {
     curl_easy_setopt(handle, CURLOPT_NOPROXY, "*");
+  }
+  if (!options.unix_socket.empty()) {
+    curl_easy_setopt(handle, CURLOPT_UNIX_SOCKET_PATH, options.unix_socket.c_str());
   }
   curl_easy_setopt(handle, CURLOPT_CUSTOMREQUEST, request.method.c_str());
   if (request.method == "POST" || request.method == "PUT" || !request.body.empty()) {

@@ -40,6 +40,8 @@ struct HttpOptions {
   std::size_t max_response_size = 1 << 20;
   // IMDS is reached directly, never through a proxy, and over plain http.
   bool metadata_service = false;
+  // Connects to this Unix socket instead of the URL's host (the agent's local API).
+  std::string unix_socket;
 };
 
 // True for http:// URLs whose host is 127.0.0.0/8, ::1 or localhost.

@@ -11,6 +11,7 @@ struct CommandContext {
 };
 
 void add_report_commands(CLI::App& app, CommandContext& context);
+void add_attest_commands(CLI::App& app, CommandContext& context);
 void add_tpm_commands(CLI::App& app, CommandContext& context);
 void add_eventlog_commands(CLI::App& app, CommandContext& context);
 

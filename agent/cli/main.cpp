@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
 
   cvm::cli::CommandContext context;
   cvm::cli::add_report_commands(app, context);
+  cvm::cli::add_attest_commands(app, context);
   cvm::cli::add_tpm_commands(app, context);
   cvm::cli::add_eventlog_commands(app, context);
 
