@@ -283,7 +283,9 @@ Result<service::Token> Attester::attest(const std::optional<Bytes>& nonce) {
     token_text = CVM_TRY(client::post_evidence(options, std::move(body)));
   }
 
-  StageTimer timer(times.decrypt_and_verify);
+  // Stopped before the stages callback below, so the callback receives this stage's time.
+  std::optional<StageTimer> verify_timer;
+  verify_timer.emplace(times.decrypt_and_verify);
   std::string jwt = token_text;
   if (azure_guest) {
     client::EncryptedToken encrypted = CVM_TRY(client::parse_encrypted_token(token_text));
@@ -335,6 +337,7 @@ Result<service::Token> Attester::attest(const std::optional<Bytes>& nonce) {
   auto issued = client::numeric_date(token.payload, "iat").value_or(
       std::chrono::duration_cast<std::chrono::seconds>(Clock::now().time_since_epoch()).count());
   auto expires = *client::numeric_date(token.payload, "exp");
+  verify_timer.reset();
   if (events_.stages) {
     events_.stages(times);
   }
