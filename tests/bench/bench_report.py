@@ -1,0 +1,224 @@
+#!/usr/bin/env python3
+"""Turn the result files of scripts/bench into a Markdown page.
+
+Reads RESULTS_DIR/machine.json, start-N.json, load-{agent,nginx}-C.json and
+rss-{agent,nginx}-64.txt, as scripts/bench writes them. Prints the page, and
+writes it to --out when given.
+"""
+
+import argparse
+import json
+import pathlib
+import statistics
+import sys
+
+# Targets for the agent, from the project's performance goals.
+THROUGHPUT_RATIO_MIN = 1.0  # agent req/s at least nginx's
+P99_RATIO_MAX = 1.5  # agent p99 at most 1.5 times nginx's
+OWN_WORK_SHARE_MAX = 0.10  # agent's own work under 10% of the time to the first token
+IDLE_RSS_MAX_MIB = 10.0
+LOAD_RSS_MAX_MIB = 20.0
+
+STAGES = [
+    ("tpm", "TPM commands (report, AK, quote, ephemeral key)"),
+    ("certificates", "VCEK chain"),
+    ("self_check", "evidence self-check"),
+    ("service", "attestation service round trip"),
+    ("decrypt_and_verify", "decrypt (TPM) and verify the token"),
+]
+
+
+def load_json(path):
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def verdict(met):
+    return "met" if met else "**missed**"
+
+
+def mib(kib):
+    return kib / 1024.0
+
+
+def read_samples(path):
+    if not path.exists():
+        return []
+    return [int(line) for line in path.read_text().split() if line.strip().isdigit()]
+
+
+def load_section(results, machine):
+    counts = sorted(
+        {int(path.stem.rsplit("-", 1)[1]) for path in results.glob("load-agent-*.json")}
+    )
+    lines = [
+        "## Cached token: throughput and latency",
+        "",
+        f"`GET /v1/token` back to back on keep-alive HTTP/1.1 connections, one "
+        f"`cvm-loadgen` thread per connection, {machine['warmup_seconds']:g} s of "
+        f"warm-up then {machine['seconds']:g} s measured per row. nginx serves a "
+        f"static file of the token's size ({machine['token_bytes']} bytes) at the "
+        f"same path over its own Unix socket, with {machine['nginx_workers']} worker "
+        f"processes, keep-alive on and the access log off. Latencies are in "
+        f"microseconds. Ratios are agent / nginx.",
+        "",
+        "| connections | agent req/s | nginx req/s | ratio | target (≥ 1.0) "
+        "| agent p50 | nginx p50 | agent p99 | nginx p99 | p99 ratio | target (≤ 1.5) "
+        "| agent max | nginx max | errors (agent / nginx) |",
+        "|---:|---:|---:|---:|:--|---:|---:|---:|---:|---:|:--|---:|---:|:--|",
+    ]
+    summary = []
+    for count in counts:
+        agent = load_json(results / f"load-agent-{count}.json")
+        nginx = load_json(results / f"load-nginx-{count}.json")
+        ratio = agent["throughput_rps"] / nginx["throughput_rps"] if nginx["throughput_rps"] else 0.0
+        p99_ratio = (
+            agent["latency_us"]["p99"] / nginx["latency_us"]["p99"] if nginx["latency_us"]["p99"] else 0.0
+        )
+        throughput_met = ratio >= THROUGHPUT_RATIO_MIN and agent["errors"] == 0
+        p99_met = p99_ratio <= P99_RATIO_MAX and agent["errors"] == 0
+        lines.append(
+            f"| {count} | {agent['throughput_rps']:,.0f} | {nginx['throughput_rps']:,.0f} | {ratio:.2f} "
+            f"| {verdict(throughput_met)} | {agent['latency_us']['p50']} | {nginx['latency_us']['p50']} "
+            f"| {agent['latency_us']['p99']} | {nginx['latency_us']['p99']} | {p99_ratio:.2f} "
+            f"| {verdict(p99_met)} | {agent['latency_us']['max']} | {nginx['latency_us']['max']} "
+            f"| {agent['errors']} / {nginx['errors']} |"
+        )
+        summary.append((count, ratio, p99_ratio, throughput_met, p99_met))
+    lines.append("")
+    return lines, summary
+
+
+def startup_section(results, machine):
+    starts = [load_json(path) for path in sorted(results.glob("start-*.json"), key=lambda p: int(p.stem.split("-")[1]))]
+    lines = [
+        "## Start-up: daemon start to the first token served",
+        "",
+        f"{len(starts)} starts of `cvm-attestd` against the emulated CVM (swtpm) and the "
+        "loopback attestation service of `scripts/dev-env`. *First token* is measured "
+        "by the script, from launching the daemon to the first HTTP 200 on `GET /v1/token` "
+        "(polled every 10 ms with curl, so it includes up to about 10 ms of polling). "
+        "*Attestation* and the stages come from the daemon's log. *Outside the "
+        "stages* is the rest: process start, configuration, socket, TPM session set-up "
+        "not timed as a stage, and polling. The first start may fetch the VCEK chain; "
+        "later starts can reuse the on-disk certificate cache.",
+        "",
+        "| start | first token (ms) | attestation (ms) | "
+        + " | ".join(f"{name} (ms)" for name, _ in STAGES)
+        + " | outside the stages (ms) | agent's own share |",
+        "|---:|---:|---:|" + "---:|" * len(STAGES) + "---:|---:|",
+    ]
+    shares = []
+    rows = []
+    for index, start in enumerate(starts, 1):
+        stage_sum = sum(start["stages_ms"].values())
+        outside = start["first_token_ms"] - stage_sum
+        own = start["first_token_ms"] - start["stages_ms"]["service"]
+        share = own / start["first_token_ms"] if start["first_token_ms"] else 0.0
+        shares.append(share)
+        rows.append((start["first_token_ms"], start["attestation_ms"], start["stages_ms"], outside, share))
+        lines.append(
+            f"| {index} | {start['first_token_ms']:.0f} | {start['attestation_ms']} | "
+            + " | ".join(f"{start['stages_ms'][name]:.1f}" for name, _ in STAGES)
+            + f" | {outside:.1f} | {share:.0%} |"
+        )
+    median = statistics.median
+    median_total = median(row[0] for row in rows)
+    median_stages = {name: median(row[2][name] for row in rows) for name, _ in STAGES}
+    median_outside = median(row[3] for row in rows)
+    median_share = median(shares)
+    lines.append(
+        f"| **median** | **{median_total:.0f}** | **{median(row[1] for row in rows):.0f}** | "
+        + " | ".join(f"**{median_stages[name]:.1f}**" for name, _ in STAGES)
+        + f" | **{median_outside:.1f}** | **{median_share:.0%}** |"
+    )
+    lines += [
+        "",
+        "Stages: " + "; ".join(f"*{name}*: {text}" for name, text in STAGES) + ".",
+        "",
+        f"Target: the agent's own work (everything but the service round trip) under "
+        f"{OWN_WORK_SHARE_MAX:.0%} of the time to the first token. Median share: "
+        f"{median_share:.0%}, target {verdict(median_share < OWN_WORK_SHARE_MAX)}.",
+        "",
+    ]
+    return lines, (median_total, median_share)
+
+
+def memory_section(results, machine):
+    agent_samples = read_samples(results / "rss-agent-64.txt")
+    nginx_samples = read_samples(results / "rss-nginx-64.txt")
+    idle = machine["agent_idle_rss_kib"]
+    peak = max(agent_samples) if agent_samples else 0
+    nginx_peak = max(nginx_samples) if nginx_samples else 0
+    lines = [
+        "## Resident memory",
+        "",
+        "VmRSS from `/proc/PID/status`. Idle: 2 s after the first token, before any "
+        "load. Peak: the largest of the samples taken every 100 ms during the "
+        "64-connection run. nginx figures are the sum over its master and workers.",
+        "",
+        "| | agent (MiB) | nginx (MiB) | ratio | target | |",
+        "|:--|---:|---:|---:|:--|:--|",
+        f"| idle | {mib(idle):.1f} | {mib(machine['nginx_rss_kib_after_load']):.1f} (after the load) | "
+        f"{idle / machine['nginx_rss_kib_after_load'] if machine['nginx_rss_kib_after_load'] else 0:.2f} "
+        f"| ≤ {IDLE_RSS_MAX_MIB:g} MiB | {verdict(mib(idle) <= IDLE_RSS_MAX_MIB)} |",
+        f"| peak, 64 connections | {mib(peak):.1f} | {mib(nginx_peak):.1f} | "
+        f"{peak / nginx_peak if nginx_peak else 0:.2f} | ≤ {LOAD_RSS_MAX_MIB:g} MiB "
+        f"| {verdict(mib(peak) <= LOAD_RSS_MAX_MIB)} |",
+        f"| after the load | {mib(machine['agent_after_load_rss_kib']):.1f} | | | | |",
+        "",
+    ]
+    return lines, (mib(idle), mib(peak))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("results", type=pathlib.Path)
+    parser.add_argument("--out", type=pathlib.Path)
+    args = parser.parse_args()
+    machine = load_json(args.results / "machine.json")
+
+    load_lines, _ = load_section(args.results, machine)
+    startup_lines, _ = startup_section(args.results, machine)
+    memory_lines, _ = memory_section(args.results, machine)
+    command = f"scripts/bench --seconds {machine['seconds']:g} --warmup-seconds {machine['warmup_seconds']:g} " \
+              f"--starts {machine['starts']} --out docs/benchmarks.md"
+    page = [
+        "# Benchmarks",
+        "",
+        "Figures for `cvm-attestd` (the agent daemon) from `scripts/bench`, which builds "
+        "a Release build in `build-bench/`, starts the emulated CVM with `scripts/dev-env`, "
+        "and drives the daemon and a reference nginx with `cvm-loadgen` "
+        "(`tests/bench/loadgen.cpp`). Reproduce with:",
+        "",
+        "```sh",
+        command,
+        "```",
+        "",
+        "## Machine",
+        "",
+        "| | |",
+        "|:--|:--|",
+        f"| date | {machine['date']} |",
+        f"| commit | {machine['commit']} |",
+        f"| CPU | {machine['cpu']} |",
+        f"| cores (nproc) | {machine['nproc']} |",
+        f"| kernel | {machine['kernel']} |",
+        f"| nginx | {machine['nginx']} |",
+        "",
+        f"The load generator, the server under test, swtpm and the attestation peers "
+        f"all share these {machine['nproc']} cores, so the throughput figures are "
+        f"those of the pair (client and server) on this machine, not the server's "
+        f"ceiling. The machine was not otherwise idle: other builds may have run "
+        f"at the same time.",
+        "",
+    ]
+    page += load_lines + startup_lines + memory_lines
+    text = "\n".join(page)
+    sys.stdout.write(text)
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
