@@ -321,7 +321,16 @@ product=$(json_field product <"$cvm/pki/platform.json")
 curl_get --cacert "$CVM_ATTEST_CA_FILE" "$CVM_ATTEST_KDS_URL/vcek/v1/$product/cert_chain" >"$work/kds-chain.pem"
 check "KDS serves the emulated chain" cmp -s "$work/kds-chain.pem" "$CVM_ATTEST_CERT_CHAIN"
 
-# Compares DIR/config.json with the environment; prints each key that differs.
+# A fault injected over HTTP answers the next request only.
+curl_get --cacert "$CVM_ATTEST_CA_FILE" -d '{"path": "/certs", "status": 503, "retry_after": 2}' \
+  "$CVM_ATTEST_ENDPOINT/control/faults" >/dev/null
+curl -sS --max-time 10 --cacert "$CVM_ATTEST_CA_FILE" -D "$work/fault-headers.txt" -o /dev/null \
+  "$CVM_ATTEST_ENDPOINT/certs" || true
+check "injected fault answers 503" grep -q '^HTTP/[0-9.]* 503' "$work/fault-headers.txt"
+check "injected fault sends Retry-After" grep -qi '^retry-after: 2' "$work/fault-headers.txt"
+check "the request after the fault succeeds" curl_get --cacert "$CVM_ATTEST_CA_FILE" -o /dev/null "$CVM_ATTEST_ENDPOINT/certs"
+
+# Compares DIR/config.json with the environment and prints each key that differs.
 config_matches() {
   python3 - "$CVM_ATTEST_CONFIG" "$cvm" "$CVM_ATTEST_TCTI" "$CVM_ATTEST_ENDPOINT" "$CVM_ATTEST_CA_FILE" \
     "$CVM_ATTEST_IMDS_URL" "$CVM_ATTEST_KDS_URL" <<'EOF'

@@ -35,7 +35,7 @@ class EvidenceVerifiers {
   std::shared_ptr<const snp::TrustStore> trust_;
 };
 
-// Checks one request body; `expected` is the format the endpoint accepts.
+// Checks one request body. `expected` is the format the endpoint accepts.
 [[nodiscard]] Result<VerifiedEvidence> verify_request_body(const std::string& body, report::EvidenceFormat expected,
                                                            const snp::TrustStore& trust);
 

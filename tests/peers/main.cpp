@@ -119,8 +119,8 @@ int run(const Options& options) {
   auto tls = cvm::testing::make_loopback_tls();
   if (!tls) return report_failure(tls.error());
 
-  auto made = cvm::emulator::make_directory(options.out, 0700);
-  if (!made) return report_failure(made.error());
+  auto out_directory = cvm::emulator::make_directory(options.out, 0700);
+  if (!out_directory) return report_failure(out_directory.error());
   std::string ca_file = options.out + "/ca.pem";
   auto written = cvm::emulator::write_file_atomic(ca_file, cvm::as_bytes(tls->ca_pem));
   if (!written) return report_failure(written.error());

@@ -1,7 +1,7 @@
-// The test peers as the agent's client library sees them: a forged Genoa
-// platform, its evidence checked by the attestation peer with the report
-// library, tokens verified against the peer's JWKS, and the peers' faults
-// handled by the client's retries and parsers.
+// The test peers as the agent's client library sees them, for a forged Genoa
+// platform. The attestation peer checks evidence with the report library,
+// tokens verify against the peer's JWKS, and the client's retries and
+// parsers handle the faults the peers inject.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -47,7 +47,7 @@ struct Platform {
 };
 
 const Platform& platform() {
-  static const Platform made = [] {
+  static const Platform forged = [] {
     Platform p;
     p.options.product = snp::Product::genoa;
     for (std::size_t i = 0; i < 64; ++i) {
@@ -59,7 +59,7 @@ const Platform& platform() {
     p.ca_file = write_temporary("ca.pem", p.tls.ca_pem);
     p.ark_file = write_temporary("ark.pem", ossl::certificate_pem(p.chain.ark.get()));
 
-    // Compact claims as the paravisor writes them; the AK is a throwaway key,
+    // Compact claims as the paravisor writes them. The AK is a throwaway key,
     // because SevSnpVm evidence carries no quote for it to sign.
     ossl::UniquePkey ak = std::move(*testing::generate_rsa_key(2048));
     Json::Value key = testing::rsa_jwk(ak.get());
@@ -95,7 +95,7 @@ const Platform& platform() {
     p.identity.chain_pem = testing::chain_pem(p.chain);
     return p;
   }();
-  return made;
+  return forged;
 }
 
 std::string sev_snp_vm_body(const Bytes& report, const std::optional<std::string>& nonce = std::nullopt) {
@@ -131,7 +131,7 @@ client::HttpOptions https_options() {
 // The peers of the forged platform, and client options aimed at them.
 struct Peers {
   std::unique_ptr<PeerSet> set;
-  std::vector<std::chrono::milliseconds> sleeps;  // delays the retry loop asked for
+  std::vector<std::chrono::milliseconds> sleeps;  // delays the retry loop requested
 
   Peers() {
     auto started = PeerSet::start(PeerSetOptions{.identity = platform().identity, .tls = platform().tls},
@@ -260,7 +260,7 @@ TEST(PeerSet, TamperedReportIsHttp400) {
   EXPECT_NE(token.error().cause.text.find("report_signature"), std::string::npos) << token.error().cause.text;
 }
 
-TEST(PeerSet, SevSnpVmBodyAtAzureGuestIsHttp400) {
+TEST(PeerSet, WrongProtocolIsHttp400) {
   Peers peers;
   client::AttestOptions options = peers.attest();
   options.protocol = client::Protocol::azure_guest;
