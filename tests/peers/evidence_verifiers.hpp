@@ -1,7 +1,7 @@
 // The evidence checks of the test attestation service: each request body is
 // read with report::read_evidence and checked with report::verify_evidence,
-// the same code `cvm-attest verify` runs, against a trust store holding the
-// emulated platform's ARK.
+// the agent's own offline checks, against a trust store holding the emulated
+// platform's ARK.
 #pragma once
 
 #include <memory>
