@@ -2,10 +2,12 @@
 # Integration test of scripts/dev-env against real swtpm, tpm2-tools and
 # OpenSSL: starts an emulated confidential VM in a temporary directory,
 # checks what it provisioned, renews the HCL report through the user-data
-# index, and checks that `down` leaves no process behind.
+# index, attests the report to the loopback attestation service, and checks
+# that `down` leaves no process behind.
 #
 # Usage: dev_env_test.sh PARAVISOR_DELAY_SECONDS
-# Environment: CVM_EMULATOR and CVM_ATTEST name the binaries under test.
+# Environment: CVM_EMULATOR, CVM_TEST_PEERS and CVM_ATTEST name the binaries
+# under test.
 # Exit status: 0 pass, 1 fail, 77 skipped (a required tool is missing).
 set -euo pipefail
 
@@ -14,14 +16,15 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 dev_env="$root/scripts/dev-env"
 cvm_attest=${CVM_ATTEST:-$root/build/bin/cvm-attest}
 export CVM_EMULATOR=${CVM_EMULATOR:-$root/build/bin/cvm-emulator}
+export CVM_TEST_PEERS=${CVM_TEST_PEERS:-$root/build/bin/cvm-test-peers}
 
-for tool in swtpm tpm2_nvread tpm2_eventlog tpm2_pcrread openssl python3; do
+for tool in swtpm tpm2_nvread tpm2_eventlog tpm2_pcrread openssl python3 curl; do
   if ! command -v "$tool" >/dev/null 2>&1; then
     echo "SKIP: $tool is not installed (scripts/install-deps installs it)"
     exit 77
   fi
 done
-for binary in "$CVM_EMULATOR" "$cvm_attest"; do
+for binary in "$CVM_EMULATOR" "$CVM_TEST_PEERS" "$cvm_attest"; do
   [ -x "$binary" ] || { echo "FAIL: $binary is not built"; exit 1; }
 done
 
@@ -100,6 +103,7 @@ stopped() { ! running "$1"; }
 yaml_value() { awk -v key="$1:" '$1 == key { getline; print $2; exit }' "$2"; }
 
 not_contains() { [[ $1 != *"$2"* ]]; }
+not_succeeds() { ! "$@" >/dev/null 2>&1; }
 
 # True while a member of the process group has not exited.
 group_running() {
@@ -297,10 +301,122 @@ check "renewed report keeps the AK" test "$(hcl_claims "$work/hcl-new.bin" | jso
 check "paravisor loop logged the renewal" grep -q 'renewed the HCL report' "$cvm/paravisor.log"
 
 # ---------------------------------------------------------------------------
+echo "# test peers"
+peers_pid=$(cat "$cvm/peers.pid")
+check "cvm-test-peers is running" running "$peers_pid"
+check "attestation endpoint is https on loopback" grep -Eq '^https://127\.0\.0\.1:[0-9]+$' <<<"$CVM_ATTEST_ENDPOINT"
+check "IMDS is plain http on loopback" grep -Eq '^http://127\.0\.0\.1:[0-9]+$' <<<"$CVM_ATTEST_IMDS_URL"
+check "KDS is https on loopback" grep -Eq '^https://127\.0\.0\.1:[0-9]+$' <<<"$CVM_ATTEST_KDS_URL"
+check "CA file variable names a certificate" openssl x509 -in "$CVM_ATTEST_CA_FILE" -noout
+check "status reports the peers" grep -q '^cvm-test-peers: running' <("$dev_env" status "$cvm")
+
+curl_get() { curl -sS --fail --max-time 10 "$@"; }
+curl_get --cacert "$CVM_ATTEST_CA_FILE" "$CVM_ATTEST_ENDPOINT/certs" >"$work/jwks.json"
+check "attestation service serves its JWKS" test "$(json_field keys 0 kty <"$work/jwks.json")" = RSA
+check "attestation service is not trusted without the CA" not_succeeds curl_get "$CVM_ATTEST_ENDPOINT/certs"
+curl_get -H Metadata:true "$CVM_ATTEST_IMDS_URL/metadata/THIM/amd/certification" >"$work/thim.json"
+check "IMDS serves the emulated VCEK" test "$(json_field vcekCert <"$work/thim.json")" = "$(cat "$CVM_ATTEST_VCEK")"
+check "IMDS requires the Metadata header" not_succeeds curl_get "$CVM_ATTEST_IMDS_URL/metadata/THIM/amd/certification"
+product=$(json_field product <"$cvm/pki/platform.json")
+curl_get --cacert "$CVM_ATTEST_CA_FILE" "$CVM_ATTEST_KDS_URL/vcek/v1/$product/cert_chain" >"$work/kds-chain.pem"
+check "KDS serves the emulated chain" cmp -s "$work/kds-chain.pem" "$CVM_ATTEST_CERT_CHAIN"
+
+# A fault injected over HTTP answers the next request only.
+curl_get --cacert "$CVM_ATTEST_CA_FILE" -d '{"path": "/certs", "status": 503, "retry_after": 2}' \
+  "$CVM_ATTEST_ENDPOINT/control/faults" >/dev/null
+curl -sS --max-time 10 --cacert "$CVM_ATTEST_CA_FILE" -D "$work/fault-headers.txt" -o /dev/null \
+  "$CVM_ATTEST_ENDPOINT/certs" || true
+check "injected fault answers 503" grep -q '^HTTP/[0-9.]* 503' "$work/fault-headers.txt"
+check "injected fault sends Retry-After" grep -qi '^retry-after: 2' "$work/fault-headers.txt"
+check "the request after the fault succeeds" curl_get --cacert "$CVM_ATTEST_CA_FILE" -o /dev/null "$CVM_ATTEST_ENDPOINT/certs"
+
+# Compares DIR/config.json with the environment and prints each key that differs.
+config_matches() {
+  python3 - "$CVM_ATTEST_CONFIG" "$cvm" "$CVM_ATTEST_TCTI" "$CVM_ATTEST_ENDPOINT" "$CVM_ATTEST_CA_FILE" \
+    "$CVM_ATTEST_IMDS_URL" "$CVM_ATTEST_KDS_URL" <<'EOF'
+import json
+import sys
+
+path, directory, tcti, endpoint, ca_file, imds, kds = sys.argv[1:]
+config = json.load(open(path))
+expected = {
+    ("tpm", "tcti"): tcti,
+    ("tpm", "event_log"): directory + "/binary_bios_measurements",
+    ("attestation", "endpoint"): endpoint,
+    ("attestation", "protocol"): "azure-guest",
+    ("attestation", "ca_file"): ca_file,
+    ("imds_url",): imds,
+    ("kds_url",): kds,
+    ("certificates", "cache_dir"): directory + "/cache",
+    ("certificates", "trust_anchors"): [directory + "/pki/ark.pem"],
+    ("socket", "path"): directory + "/agent.sock",
+    ("socket", "group"): "",
+    ("logging", "level"): "info",
+}
+wrong = 0
+for keys, value in expected.items():
+    actual = config
+    for key in keys:
+        actual = actual.get(key) if isinstance(actual, dict) else None
+    if actual != value:
+        print(f"{'.'.join(keys)} is {actual!r}, expected {value!r}")
+        wrong += 1
+sys.exit(1 if wrong else 0)
+EOF
+}
+check "config.json configures the daemon for this environment" config_matches
+
+# The current HCL report as a SevSnpVm request: the emulated chip's report,
+# its claims and its VCEK chain, verified by the peer against the local ARK.
+tpm2_nvread -C o 0x01400001 -o "$work/hcl-attest.bin" 2>/dev/null
+python3 - "$work/hcl-attest.bin" "$CVM_ATTEST_VCEK_CHAIN" >"$work/sevsnpvm.json" <<'EOF'
+import base64
+import json
+import struct
+import sys
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+blob = open(sys.argv[1], "rb").read()
+report = blob[0x20:0x20 + 0x4A0]
+size = struct.unpack_from("<I", blob, 0x4D0)[0]
+claims = blob[0x4D4:0x4D4 + size]
+chain = open(sys.argv[2], "rb").read()
+proof = json.dumps({"SnpReport": b64url(report), "VcekCertChain": b64url(chain)}).encode()
+print(json.dumps({"report": b64url(proof), "runtimeData": {"data": b64url(claims), "dataType": "JSON"},
+                  "nonce": "dev-env-test"}))
+EOF
+curl -sS --max-time 30 --cacert "$CVM_ATTEST_CA_FILE" -H 'Content-Type: application/json' \
+  --data-binary "@$work/sevsnpvm.json" -o "$work/attest-response.json" -w '%{http_code}' \
+  "$CVM_ATTEST_ENDPOINT/attest/SevSnpVm?api-version=2022-08-01" >"$work/attest-status.txt" || true
+check "SevSnpVm attestation of the emulated report succeeds" test "$(cat "$work/attest-status.txt")" = 200
+[ "$(cat "$work/attest-status.txt")" = 200 ] || cat "$work/attest-response.json"
+# Prints the JSON payload of a compact JWS read from stdin.
+jwt_payload() {
+  python3 -c '
+import base64
+import sys
+
+part = sys.stdin.read().strip().split(".")[1]
+sys.stdout.write(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)).decode())'
+}
+json_field token <"$work/attest-response.json" | jwt_payload >"$work/token-claims.json" || true
+check "token carries the nonce" test "$(json_field nonce <"$work/token-claims.json")" = dev-env-test
+check "token carries the report's REPORT_DATA" test "$(json_field x-ms-sevsnpvm-reportdata <"$work/token-claims.json")" = \
+  "$(od -An -v -tx1 -j $((0x20 + 0x50)) -N 64 "$work/hcl-attest.bin" | tr -d ' \n')"
+check "token claims the compliance status" \
+  test "$(json_field x-ms-compliance-status <"$work/token-claims.json")" = azure-compliant-cvm
+
+# ---------------------------------------------------------------------------
 echo "# down"
 "$dev_env" down "$cvm" 2>"$work/down.log"
 check "down stops swtpm" stopped "$swtpm_pid"
 check "down stops the paravisor loop" stopped "$loop_pid"
+check "down stops cvm-test-peers" stopped "$peers_pid"
+check "down leaves no cvm-test-peers process for this directory" \
+  not_succeeds pgrep -f -- "cvm-test-peers --pki $(cd "$cvm" && pwd)/pki"
+check "down removes config.json" test ! -e "$cvm/config.json"
 check "down leaves no process of the loop's group" group_stopped "$loop_pid"
 check "down removes the env file" test ! -e "$cvm/env"
 check "down on a stopped directory succeeds" "$dev_env" down "$cvm"
@@ -308,7 +424,7 @@ check "down on a missing directory succeeds" "$dev_env" down "$work/never-starte
 
 if [ "$failures" -gt 0 ]; then
   echo "FAIL: $failures check(s) failed; logs in $cvm are removed on exit:"
-  tail -n 20 "$cvm/paravisor.log" "$cvm/swtpm.log" 2>/dev/null || true
+  tail -n 20 "$cvm/paravisor.log" "$cvm/swtpm.log" "$cvm/peers.log" 2>/dev/null || true
   exit 1
 fi
 echo "PASS"
