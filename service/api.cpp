@@ -356,7 +356,8 @@ Result<void> ApiServer::start(int listen_fd) {
       flags, 0, nullptr, nullptr, &dispatch, this, MHD_OPTION_LISTEN_SOCKET, listen_fd,
       MHD_OPTION_NOTIFY_CONNECTION, &on_connection, nullptr, MHD_OPTION_NOTIFY_COMPLETED, &on_completed, nullptr,
       MHD_OPTION_CONNECTION_TIMEOUT, options_.connection_timeout_seconds, MHD_OPTION_CONNECTION_LIMIT,
-      options_.connection_limit, MHD_OPTION_THREAD_STACK_SIZE, options_.thread_stack_size, MHD_OPTION_END);
+      options_.connection_limit, MHD_OPTION_THREAD_STACK_SIZE, options_.thread_stack_size,
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, options_.connection_memory_limit, MHD_OPTION_END);
   if (daemon_->daemon == nullptr) {
     daemon_.reset();
     return fail(Errc::internal, "cannot start the HTTP server on the agent socket");
