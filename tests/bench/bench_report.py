@@ -19,6 +19,10 @@ OWN_WORK_SHARE_MAX = 0.10  # agent's own work under 10% of the time to the first
 IDLE_RSS_MAX_MIB = 10.0
 LOAD_RSS_MAX_MIB = 20.0
 
+# Hand-written analysis after this line in an existing --out file is kept
+# when the figures above it are regenerated.
+NOTES_MARKER = "<!-- Text below this line is written by hand; scripts/bench keeps it. -->"
+
 STAGES = [
     ("tpm", "TPM commands (report, AK, quote, ephemeral key)"),
     ("certificates", "VCEK chain"),
@@ -256,7 +260,12 @@ def main():
     text = "\n".join(page)
     sys.stdout.write(text)
     if args.out:
-        args.out.write_text(text, encoding="utf-8")
+        notes = ""
+        if args.out.exists():
+            old = args.out.read_text(encoding="utf-8")
+            if NOTES_MARKER in old:
+                notes = old[old.index(NOTES_MARKER) + len(NOTES_MARKER):]
+        args.out.write_text(text + NOTES_MARKER + (notes or "\n"), encoding="utf-8")
 
 
 if __name__ == "__main__":
