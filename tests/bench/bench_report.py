@@ -9,6 +9,7 @@ writes it to --out when given.
 import argparse
 import json
 import pathlib
+import re
 import statistics
 import sys
 
@@ -62,16 +63,25 @@ def peak(samples):
     return max(samples, default=(0, 0, 0))
 
 
+def rounds_text(run):
+    return ", ".join(f"{value / 1000:.1f}k" for value in run.get("rounds_throughput_rps", [run["throughput_rps"]]))
+
+
 def load_section(results, machine):
     counts = sorted(
-        {int(path.stem.rsplit("-", 1)[1]) for path in results.glob("load-agent-*.json")}
+        int(match.group(1))
+        for match in (re.fullmatch(r"load-agent-(\d+)", path.stem) for path in results.glob("load-agent-*.json"))
+        if match
     )
     lines = [
         "## Cached token: throughput and latency",
         "",
         f"`GET /v1/token` back to back on keep-alive HTTP/1.1 connections, one "
         f"`cvm-loadgen` thread per connection, {machine['warmup_seconds']:g} s of "
-        f"warm-up then {machine['seconds']:g} s measured per row. nginx serves a "
+        f"warm-up then {machine['seconds']:g} s measured per run. Each server ran "
+        f"{machine['rounds']} rounds per connection count, alternating with the other; "
+        f"each row shows the run with the median throughput, and the last column "
+        f"lists every round's throughput. nginx serves a "
         f"static file of the token's size ({machine['token_bytes']} bytes) at the "
         f"same path over its own Unix socket, with {machine['nginx_workers']} worker "
         f"processes, keep-alive on and the access log off. Latencies are in "
@@ -79,8 +89,8 @@ def load_section(results, machine):
         "",
         "| connections | agent req/s | nginx req/s | ratio | target (≥ 1.0) "
         "| agent p50 | nginx p50 | agent p99 | nginx p99 | p99 ratio | target (≤ 1.5) "
-        "| agent max | nginx max | errors (agent / nginx) |",
-        "|---:|---:|---:|---:|:--|---:|---:|---:|---:|---:|:--|---:|---:|:--|",
+        "| agent max | nginx max | errors (agent / nginx) | all rounds, req/s (agent; nginx) |",
+        "|---:|---:|---:|---:|:--|---:|---:|---:|---:|---:|:--|---:|---:|:--|:--|",
     ]
     summary = []
     for count in counts:
@@ -97,7 +107,7 @@ def load_section(results, machine):
             f"| {verdict(throughput_met)} | {agent['latency_us']['p50']} | {nginx['latency_us']['p50']} "
             f"| {agent['latency_us']['p99']} | {nginx['latency_us']['p99']} | {p99_ratio:.2f} "
             f"| {verdict(p99_met)} | {agent['latency_us']['max']} | {nginx['latency_us']['max']} "
-            f"| {agent['errors']} / {nginx['errors']} |"
+            f"| {agent['errors']} / {nginx['errors']} | {rounds_text(agent)}; {rounds_text(nginx)} |"
         )
         summary.append((count, ratio, p99_ratio, throughput_met, p99_met))
     lines.append("")
@@ -224,8 +234,10 @@ def main():
     load_lines, _ = load_section(args.results, machine)
     startup_lines, _ = startup_section(args.results, machine)
     memory_lines = memory_section(args.results)
-    command = f"scripts/bench --seconds {machine['seconds']:g} --warmup-seconds {machine['warmup_seconds']:g} " \
-              f"--starts {machine['starts']} --out docs/benchmarks.md"
+    command = (
+        f"scripts/bench --seconds {machine['seconds']:g} --warmup-seconds {machine['warmup_seconds']:g} "
+        f"--rounds {machine['rounds']} --starts {machine['starts']} --out docs/benchmarks.md"
+    )
     page = [
         "# Benchmarks",
         "",
