@@ -36,7 +36,7 @@ struct ApiOptions {
   unsigned connection_timeout_seconds = 10;
   unsigned connection_limit = 128;
   std::size_t thread_stack_size = 256 * 1024;
-  // Bytes of libmicrohttpd's per-connection pool, which holds the request
+  // Bytes of libmicrohttpd's per-connection pool, which contains the request
   // line and headers and the response headers; larger request headers get
   // HTTP 431. Bodies need not fit because they arrive in chunks. With
   // libmicrohttpd 0.9.75 (Debian 12) each keep-alive connection kept about its

@@ -84,7 +84,7 @@ def load_section(results, machine):
         f"lists every round's throughput. nginx serves a "
         f"static file of the token's size ({machine['token_bytes']} bytes) at the "
         f"same path over its own Unix socket, with {machine['nginx_workers']} worker "
-        f"processes, keep-alive on and the access log off. Latencies are in "
+        f"processes, keep-alive on, an open-file cache and the access log off. Latencies are in "
         f"microseconds. Ratios are agent / nginx.",
         "",
         "| connections | agent req/s | nginx req/s | ratio | target (≥ 1.0) "
@@ -199,8 +199,8 @@ def memory_section(results):
         f"| after the load | {mib(after[0]):.1f} | {mib(nginx_after[0]):.1f} | {ratio(after[0], nginx_after[0])} | | |",
         "",
         "What the agent's VmRSS consists of: *RssAnon* is the memory the process "
-        "allocated (heap, thread stacks, written library data); *RssFile* is the pages "
-        "of mapped files it has touched, almost all of them the code of shared "
+        "allocated (heap, thread stacks, written library data). *RssFile* is the pages "
+        "of mapped files it has touched. Almost all of them are the code of shared "
         "libraries, which the page cache shares with every other process using them.",
         "",
         "| | VmRSS (MiB) | RssAnon (MiB) | RssFile (MiB) |",
@@ -219,7 +219,9 @@ def memory_section(results):
             "|:--|---:|",
         ]
         for entry in load_json(mappings_file):
-            lines.append(f"| `{entry['mapping']}` | {entry['rss_kib']} |")
+            # The build directory's absolute path is of no use to the reader.
+            name = "cvm-attestd (the binary)" if entry["mapping"].endswith("/bin/cvm-attestd") else entry["mapping"]
+            lines.append(f"| `{name}` | {entry['rss_kib']} |")
         lines.append("")
     return lines
 
