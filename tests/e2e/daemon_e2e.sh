@@ -143,11 +143,13 @@ check "POST /v1/evidence returns evidence that verifies offline" \
 before=$(curl -s --unix-socket "$socket" http://localhost/metrics |
   awk -F' ' '/^cvm_attest_attestations_total/ {sum += $2} END {print sum + 0}')
 shared=$(head -c 16 /dev/urandom | base64 -w0)
+clients=()
 for _ in $(seq 1 100); do
   curl -s --unix-socket "$socket" -X POST -H 'Content-Type: application/json' -d "{\"nonce\":\"$shared\"}" \
     -o /dev/null -w '%{http_code}\n' http://localhost/v1/token >>"$work/concurrent.txt" &
+  clients+=($!)
 done
-wait
+wait "${clients[@]}"
 after=$(curl -s --unix-socket "$socket" http://localhost/metrics |
   awk -F' ' '/^cvm_attest_attestations_total/ {sum += $2} END {print sum + 0}')
 check "100 concurrent identical nonce requests all get 200" test "$(grep -c '^200$' "$work/concurrent.txt")" -eq 100
