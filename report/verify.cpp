@@ -51,35 +51,66 @@ EVP_PKEY* quote_key(const Context& context) {
   return context.ak ? context.ak->key.get() : context.claims_ak.get();
 }
 
+// Collects the certificates offered for the VCEK chain: the evidence's
+// VcekCertChain, its lone VCEK and the caller's extra certificates. Each
+// certificate is kept once, because sort_endorsement rejects two leaves and
+// a VCEK often comes both in the evidence and in a chain file.
+std::vector<ossl::UniqueX509> offered_certificates(Context& context) {
+  std::vector<ossl::UniqueX509> certificates;
+  auto add_all = [&](ByteView data, const std::string& source) {
+    auto parsed = ossl::parse_certificates(data, source);
+    if (!parsed) {
+      context.out.notes.push_back(source + " does not parse: " + parsed.error().to_string());
+      return;
+    }
+    for (auto& certificate : *parsed) {
+      bool duplicate = false;
+      for (const auto& existing : certificates) {
+        duplicate = duplicate || X509_cmp(existing.get(), certificate.get()) == 0;
+      }
+      if (!duplicate) {
+        certificates.push_back(std::move(certificate));
+      }
+    }
+  };
+  const Evidence& evidence = context.evidence;
+  if (!evidence.vcek_chain_pem.empty()) {
+    add_all(as_bytes(evidence.vcek_chain_pem), "VcekCertChain");
+  }
+  if (evidence.vcek_der) {
+    add_all(*evidence.vcek_der, "the evidence's VCEK");
+  }
+  for (std::size_t i = 0; i < context.options.extra_certificates.size(); ++i) {
+    add_all(context.options.extra_certificates[i], "extra certificates #" + std::to_string(i + 1));
+  }
+  return certificates;
+}
+
+// The chain check alone, for a report that does not parse: the chain does
+// not depend on the report, so its outcome is still worth showing.
+Check chain_check(const snp::Endorsement& endorsement, const snp::TrustStore& trust, Clock::time_point at) {
+  auto chain = snp::verify_chain(endorsement, trust, at);
+  if (!chain) {
+    return failure("certificate_chain", chain.error().to_string());
+  }
+  return pass("certificate_chain", "'" + ossl::subject_common_name(chain->root) + "' -> '" +
+                                       ossl::subject_common_name(chain->intermediate) + "' -> '" +
+                                       ossl::subject_common_name(endorsement.leaf.get()) + "'");
+}
+
 void check_hardware(Context& context, const snp::TrustStore& trust) {
+  auto endorsement = snp::sort_endorsement(offered_certificates(context));
   auto report = snp::parse_report(context.evidence.snp_report);
   if (!report) {
     std::string reason = report.error().to_string();
-    context.out.checks.push_back(failure("certificate_chain", "the SNP report does not parse: " + reason));
+    context.out.checks.push_back(endorsement ? chain_check(*endorsement, trust, context.options.at)
+                                             : failure("certificate_chain", endorsement.error().to_string()));
     context.out.checks.push_back(failure("report_signature", "the SNP report does not parse: " + reason));
-    context.out.checks.push_back(failure("vcek_matches_report", "the SNP report does not parse"));
+    context.out.checks.push_back(skip("vcek_matches_report", "the SNP report does not parse"));
     return;
   }
   context.report = std::move(*report);
 
-  std::vector<ossl::UniqueX509> certificates;
-  if (!context.evidence.vcek_chain_pem.empty()) {
-    auto parsed = ossl::parse_certificates(as_bytes(context.evidence.vcek_chain_pem), "VcekCertChain");
-    if (parsed) {
-      for (auto& certificate : *parsed) certificates.push_back(std::move(certificate));
-    } else {
-      context.out.notes.push_back("VcekCertChain does not parse: " + parsed.error().to_string());
-    }
-  }
-  if (context.evidence.vcek_der) {
-    auto vcek = ossl::parse_der_certificate(*context.evidence.vcek_der);
-    if (vcek) {
-      bool duplicate = false;
-      for (const auto& existing : certificates) duplicate = duplicate || X509_cmp(existing.get(), vcek->get()) == 0;
-      if (!duplicate) certificates.push_back(std::move(*vcek));
-    }
-  }
-  auto endorsement = snp::sort_endorsement(std::move(certificates));
   if (!endorsement) {
     std::string reason = endorsement.error().to_string();
     context.out.checks.push_back(failure("certificate_chain", reason));
@@ -115,12 +146,13 @@ void check_hardware(Context& context, const snp::TrustStore& trust) {
 
 void check_claims(Context& context) {
   if (!context.report) {
-    context.out.checks.push_back(failure("claims_binding", "no SNP report to bind the claims to"));
-    return;
+    // report_signature has failed already; there is no REPORT_DATA to compare with.
+    context.out.checks.push_back(skip("claims_binding", "the SNP report does not parse"));
+  } else {
+    auto bound = verify_claims_binding(context.evidence.runtime_claims, context.report->report_data);
+    context.out.checks.push_back(bound ? pass("claims_binding", "SHA-256(runtime claims) = REPORT_DATA[0..32], upper half zero")
+                                       : failure("claims_binding", bound.error().to_string()));
   }
-  auto bound = verify_claims_binding(context.evidence.runtime_claims, context.report->report_data);
-  context.out.checks.push_back(bound ? pass("claims_binding", "SHA-256(runtime claims) = REPORT_DATA[0..32], upper half zero")
-                                     : failure("claims_binding", bound.error().to_string()));
   auto claims = parse_runtime_claims(context.evidence.runtime_claims);
   if (!claims) {
     context.out.notes.push_back("runtime claims do not parse: " + claims.error().to_string());
@@ -238,55 +270,79 @@ void check_nonce(Context& context) {
   context.out.checks.push_back(pass("nonce", "the quote's extraData equals the expected nonce"));
 }
 
-// PCR values of the evidence in the quote's selection order, or an error.
-Result<std::vector<Bytes>> quoted_values(const Context& context, std::vector<std::uint32_t>& indices) {
-  std::map<std::uint32_t, const Bytes*> by_index;
-  for (const auto& pcr : context.evidence.pcrs) by_index[pcr.index] = &pcr.digest;
-  std::vector<Bytes> values;
-  for (const auto& selection : context.quote->quote->selections) {
+// The PCR indices a quote covers, in selection order. Only the SHA-256 bank
+// is supported, because the evidence lists SHA-256 values only.
+Result<std::vector<std::uint32_t>> quoted_indices(const QuoteInfo& quote) {
+  std::vector<std::uint32_t> indices;
+  for (const auto& selection : quote.selections) {
     if (selection.hash_algorithm != kAlgSha256) {
-      return fail(Errc::unsupported, "the quote selects a bank other than SHA-256");
+      return fail(Errc::unsupported, "the quote selects the " + algorithm_name(selection.hash_algorithm) +
+                                         " bank; only SHA-256 is supported");
     }
-    for (std::uint32_t index : selection.pcrs) {
-      auto found = by_index.find(index);
-      if (found == by_index.end()) {
-        return fail(Errc::invalid_data, "the quote covers PCR " + std::to_string(index) + " but the evidence has no value for it");
-      }
-      values.push_back(*found->second);
-      indices.push_back(index);
+    indices.insert(indices.end(), selection.pcrs.begin(), selection.pcrs.end());
+  }
+  return indices;
+}
+
+// The evidence's PCR values for `indices`, in that order.
+Result<std::vector<Bytes>> listed_values(const Evidence& evidence, const std::vector<std::uint32_t>& indices) {
+  std::map<std::uint32_t, const Bytes*> by_index;
+  for (const auto& pcr : evidence.pcrs) by_index[pcr.index] = &pcr.digest;
+  std::vector<Bytes> values;
+  for (std::uint32_t index : indices) {
+    auto found = by_index.find(index);
+    if (found == by_index.end()) {
+      return fail(Errc::invalid_data, "the quote covers PCR " + std::to_string(index) + " but the evidence has no value for it");
     }
+    values.push_back(*found->second);
   }
   return values;
 }
 
-void check_pcrs(Context& context) {
-  if (!context.quote) {
-    context.out.checks.push_back(skip("pcr_digest", "no parsed quote"));
-    context.out.checks.push_back(skip("event_log_replay", "no parsed quote"));
-    return;
+// "0-7,14" for {0, 1, ..., 7, 14}.
+std::string index_list(const std::vector<std::uint32_t>& indices) {
+  std::string out;
+  for (std::size_t i = 0; i < indices.size();) {
+    std::size_t last = i;
+    while (last + 1 < indices.size() && indices[last + 1] == indices[last] + 1) ++last;
+    out += (out.empty() ? "" : ",") + std::to_string(indices[i]);
+    if (last > i) out += "-" + std::to_string(indices[last]);
+    i = last + 1;
   }
-  std::vector<std::uint32_t> indices;
-  auto values = quoted_values(context, indices);
+  return out;
+}
+
+// Checks the listed PCR values against the quote's pcrDigest. Returns the
+// values when they match, so the event log check can name differing PCRs.
+std::optional<std::vector<Bytes>> check_pcr_digest(Context& context, const std::vector<std::uint32_t>& indices) {
+  auto values = listed_values(context.evidence, indices);
   if (!values) {
     context.out.checks.push_back(failure("pcr_digest", values.error().to_string()));
-    context.out.checks.push_back(skip("event_log_replay", "the quoted PCR values are unknown"));
-    return;
+    return std::nullopt;
+  }
+  std::vector<std::uint32_t> missing;
+  for (std::uint32_t required : context.options.required_pcrs) {
+    if (std::find(indices.begin(), indices.end(), required) == indices.end()) missing.push_back(required);
   }
   auto digest = verify_pcr_digest(*context.quote->quote, *values);
-  std::string missing;
-  for (std::uint32_t required : context.options.required_pcrs) {
-    if (std::find(indices.begin(), indices.end(), required) == indices.end()) {
-      missing += (missing.empty() ? "" : ",") + std::to_string(required);
-    }
-  }
   if (!digest) {
     context.out.checks.push_back(failure("pcr_digest", digest.error().to_string()));
-  } else if (!missing.empty()) {
-    context.out.checks.push_back(failure("pcr_digest", "the quote does not cover required PCRs " + missing));
-  } else {
-    context.out.checks.push_back(pass("pcr_digest", "pcrDigest covers the " + std::to_string(indices.size()) + " PCR values given"));
+    return std::nullopt;
   }
+  if (!missing.empty()) {
+    context.out.checks.push_back(failure("pcr_digest", "the quote does not cover required PCRs " + index_list(missing)));
+    return std::move(*values);
+  }
+  context.out.checks.push_back(pass("pcr_digest", "pcrDigest covers the " + std::to_string(indices.size()) +
+                                                      " PCR values given (PCRs " + index_list(indices) + ")"));
+  return std::move(*values);
+}
 
+// Replays the event log and compares the result with the quote's signed
+// pcrDigest rather than with the listed PCR values, so a wrong listed value
+// fails pcr_digest alone and a wrong log fails this check alone.
+void check_event_log(Context& context, const std::vector<std::uint32_t>& indices,
+                     const std::optional<std::vector<Bytes>>& listed) {
   if (context.evidence.event_log.empty()) {
     context.out.checks.push_back(skip("event_log_replay", "this evidence has no event log"));
     return;
@@ -301,19 +357,42 @@ void check_pcrs(Context& context) {
     context.out.checks.push_back(failure("event_log_replay", replayed.error().to_string()));
     return;
   }
-  std::string differing;
-  for (std::size_t i = 0; i < indices.size(); ++i) {
-    auto found = replayed->values.find(indices[i]);
+  std::vector<Bytes> values;
+  for (std::uint32_t index : indices) {
+    auto found = replayed->values.find(index);
     // A PCR the log never extends keeps its reset value.
-    Bytes expected = found != replayed->values.end() ? found->second : initial_pcr_value(indices[i], 32);
-    if (expected != (*values)[i]) {
-      differing += (differing.empty() ? "" : ",") + std::to_string(indices[i]);
-    }
+    values.push_back(found != replayed->values.end() ? found->second : initial_pcr_value(index, 32));
   }
-  context.out.checks.push_back(differing.empty()
-                                   ? pass("event_log_replay", "replaying " + std::to_string(log->events.size()) +
-                                                                  " events gives the quoted PCR values")
-                                   : failure("event_log_replay", "the event log does not reproduce PCRs " + differing));
+  if (verify_pcr_digest(*context.quote->quote, values)) {
+    context.out.checks.push_back(pass("event_log_replay", "replaying " + std::to_string(log->events.size()) +
+                                                              " events gives the quoted pcrDigest"));
+    return;
+  }
+  std::string detail = "replaying the event log does not give the quoted pcrDigest";
+  if (listed) {
+    std::vector<std::uint32_t> differing;
+    for (std::size_t i = 0; i < indices.size(); ++i) {
+      if (values[i] != (*listed)[i]) differing.push_back(indices[i]);
+    }
+    if (!differing.empty()) detail += "; it differs from the quoted values in PCRs " + index_list(differing);
+  }
+  context.out.checks.push_back(failure("event_log_replay", detail));
+}
+
+void check_pcrs(Context& context) {
+  if (!context.quote) {
+    context.out.checks.push_back(skip("pcr_digest", "no parsed quote"));
+    context.out.checks.push_back(skip("event_log_replay", "no parsed quote"));
+    return;
+  }
+  auto indices = quoted_indices(*context.quote->quote);
+  if (!indices) {
+    context.out.checks.push_back(failure("pcr_digest", indices.error().to_string()));
+    context.out.checks.push_back(skip("event_log_replay", indices.error().to_string()));
+    return;
+  }
+  auto listed = check_pcr_digest(context, *indices);
+  check_event_log(context, *indices, listed);
 }
 
 void check_ephemeral_key(Context& context) {
@@ -365,7 +444,8 @@ void check_ephemeral_key(Context& context) {
 
 void check_policy(Context& context) {
   if (!context.report) {
-    context.out.checks.push_back(failure("report_policy", "no SNP report"));
+    // report_signature has failed already.
+    context.out.checks.push_back(skip("report_policy", "the SNP report does not parse"));
     return;
   }
   const snp::Report& report = *context.report;
@@ -378,7 +458,9 @@ void check_policy(Context& context) {
   if (!policy.allow_migration_agent && report.migrate_ma_allowed()) {
     problems.push_back("the guest policy allows a migration agent");
   }
-  if (policy.minimum_tcb && context.out.product) {
+  if (policy.minimum_tcb && !context.out.product) {
+    problems.push_back("the CPU product is unknown, so REPORTED_TCB cannot be compared with the configured minimum");
+  } else if (policy.minimum_tcb) {
     snp::Tcb tcb = snp::decode_tcb(report.reported_tcb, *context.out.product);
     const snp::Tcb& minimum = *policy.minimum_tcb;
     if (tcb.bootloader < minimum.bootloader || tcb.tee < minimum.tee || tcb.snp < minimum.snp ||

@@ -34,6 +34,12 @@ struct EvidenceVerifyOptions {
   // PCRs the quote must cover; empty accepts what it covers.
   std::vector<std::uint32_t> required_pcrs;
   EvidencePolicy policy;
+  // Certificates to chain the VCEK with besides those the evidence carries,
+  // each entry PEM text (one or more certificates) or one DER certificate:
+  // the ASK and ARK for Confidential Containers evidence, which carries the
+  // VCEK alone. They only complete the chain, because trust still comes from
+  // the TrustStore passed to verify_evidence.
+  std::vector<Bytes> extra_certificates;
 };
 
 struct EvidenceVerification {
