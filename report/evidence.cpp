@@ -3,6 +3,7 @@
 #include <json/writer.h>
 
 #include <algorithm>
+#include <charconv>
 #include <fstream>
 #include <set>
 
@@ -26,6 +27,21 @@ std::string compact(const Json::Value& value) {
 Error field_error(const std::string& field, std::string message) {
   return Error{.code = Errc::invalid_data, .message = "invalid evidence: " + field + ": " + std::move(message),
                .field = field};
+}
+
+// Moves an error from the parser of an embedded part under the JSON field
+// that carried the part. A JSON part's key is appended to the field; a
+// binary part's field and offset go into the message, because `field`
+// names JSON only.
+Error nested_error(const std::string& field, Error inner, bool inner_is_json) {
+  std::string location;
+  if (inner.field && !inner_is_json) {
+    location = " (" + *inner.field + (inner.offset ? " at offset " + std::to_string(*inner.offset) : "") + ")";
+  }
+  inner.message = "invalid evidence: " + field + location + ": " + inner.message;
+  inner.field = inner_is_json && inner.field ? field + "." + *inner.field : field;
+  inner.offset.reset();
+  return inner;
 }
 
 Result<Json::Value> json_of(std::string_view text, const std::string& what) {
@@ -86,11 +102,17 @@ Result<Evidence> read_azure_guest(const Json::Value& root) {
   };
   evidence.os_type = decoded_string("OSType");
   evidence.os_distro = decoded_string("OSDistro");
+  // Integers in Microsoft's client, strings in its Python counterpart.
+  // Anything else reads as 0: the OS version is descriptive, never checked.
   auto version_number = [&](const char* name) {
     const Json::Value& value = info[name];
     if (value.isInt()) return value.asInt();
-    if (value.isString()) return std::atoi(value.asCString());
-    return 0;
+    int number = 0;
+    if (value.isString()) {
+      std::string text = value.asString();
+      std::from_chars(text.data(), text.data() + text.size(), number);
+    }
+    return number;
   };
   evidence.os_version_major = version_number("OSVersionMajor");
   evidence.os_version_minor = version_number("OSVersionMinor");
@@ -163,16 +185,25 @@ Result<Evidence> read_sev_snp_vm(const Json::Value& root) {
 Result<Evidence> read_coco(const Json::Value& root) {
   if (!root["version"].isUInt() || root["version"].asUInt() != 2) {
     return fail(Error{.code = Errc::unsupported,
-                      .message = "az-snp-vtpm evidence version " + root["version"].toStyledString() +
+                      .message = "az-snp-vtpm evidence version " + compact(root["version"]) +
                                  " is not supported (version 2 is)",
                       .field = "version"});
   }
   Evidence evidence{.format = EvidenceFormat::coco_az_snp_vtpm};
   Bytes hcl = CVM_TRY(base64_member(root, "hcl_report", ""));
-  CVM_TRY(fill_from_hcl_report(evidence, hcl));
+  if (auto filled = fill_from_hcl_report(evidence, hcl); !filled) {
+    return fail(nested_error("hcl_report", std::move(filled).error(), false));
+  }
   evidence.vcek_der = CVM_TRY(base64_member(root, "vcek", ""));
+  if (!root["tpm_quote"].isObject()) {
+    return fail(field_error("tpm_quote", "missing or not an object"));
+  }
   std::string quote_text = compact(root["tpm_quote"]);
-  QuoteBundle bundle = CVM_TRY(parse_coco_tpm_quote_json(as_bytes(quote_text)));
+  auto parsed_quote = parse_coco_tpm_quote_json(as_bytes(quote_text));
+  if (!parsed_quote) {
+    return fail(nested_error("tpm_quote", std::move(parsed_quote).error(), true));
+  }
+  QuoteBundle bundle = std::move(*parsed_quote);
   evidence.quote = std::move(bundle.message);
   evidence.quote_signature = std::move(bundle.signature);
   for (std::size_t i = 0; i < bundle.pcrs.size(); ++i) {
@@ -221,9 +252,13 @@ void fill_os_release(Evidence& evidence, const std::string& path) {
       evidence.os_distro = unquote(line.substr(5));
     } else if (line.starts_with("VERSION_ID=")) {
       std::string version = unquote(line.substr(11));
-      evidence.os_version_major = std::atoi(version.c_str());
-      std::size_t dot = version.find('.');
-      evidence.os_version_minor = dot == std::string::npos ? 0 : std::atoi(version.c_str() + dot + 1);
+      // VERSION_ID is "22.04", "9" or similar; parsing stops at the first non-digit.
+      const char* end = version.data() + version.size();
+      auto [dot, major_error] = std::from_chars(version.data(), end, evidence.os_version_major);
+      evidence.os_version_minor = 0;
+      if (major_error == std::errc() && dot != end && *dot == '.') {
+        std::from_chars(dot + 1, end, evidence.os_version_minor);
+      }
     }
   }
 }
