@@ -14,10 +14,6 @@
 namespace cvm::report {
 namespace {
 
-// A body far larger than any evidence (the event log dominates; real logs
-// are tens of kilobytes).
-constexpr std::size_t kMaxEvidenceSize = 16 << 20;
-
 std::string compact(const Json::Value& value) {
   Json::StreamWriterBuilder builder;
   builder["indentation"] = "";

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   cvm::cli::add_report_commands(app, context);
   cvm::cli::add_tpm_commands(app, context);
   cvm::cli::add_eventlog_commands(app, context);
+  cvm::cli::add_verify_commands(app, context);
 
   try {
     app.parse(argc, argv);
