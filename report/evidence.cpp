@@ -40,10 +40,13 @@ Error nested_error(const std::string& field, Error inner, bool inner_is_json) {
   return inner;
 }
 
-Result<Json::Value> json_of(std::string_view text, const std::string& what) {
-  auto parsed = cvm::parse_json(text, what);
+// Parses JSON that was carried base64-encoded in the member `field`.
+Result<Json::Value> embedded_json(std::string_view text, const std::string& field) {
+  auto parsed = cvm::parse_json(text, field);
   if (!parsed) {
-    return fail(std::move(parsed).error());
+    Error error = std::move(parsed).error();
+    error.field = field;
+    return fail(std::move(error));
   }
   return parsed;
 }
@@ -75,7 +78,7 @@ Result<std::optional<Bytes>> optional_base64(const Json::Value& object, const st
 // {"SnpReport": base64url(report), "VcekCertChain": base64(PEM)} inside
 // AzureGuest's Proof and SevSnpVm's report.
 Result<void> read_proof(Evidence& evidence, const Bytes& proof_json, const std::string& path) {
-  Json::Value proof = CVM_TRY(json_of(as_text(proof_json), path));
+  Json::Value proof = CVM_TRY(embedded_json(as_text(proof_json), path));
   evidence.snp_report = CVM_TRY(base64_member(proof, "SnpReport", path + "."));
   if (proof.isMember("VcekCertChain")) {
     Bytes chain = CVM_TRY(base64_member(proof, "VcekCertChain", path + "."));
@@ -87,7 +90,7 @@ Result<void> read_proof(Evidence& evidence, const Bytes& proof_json, const std::
 Result<Evidence> read_azure_guest(const Json::Value& root) {
   Evidence evidence{.format = EvidenceFormat::azure_guest};
   Bytes info_bytes = CVM_TRY(base64_member(root, "AttestationInfo", ""));
-  Json::Value info = CVM_TRY(json_of(as_text(info_bytes), "AttestationInfo"));
+  Json::Value info = CVM_TRY(embedded_json(as_text(info_bytes), "AttestationInfo"));
   if (!info.isObject()) {
     return fail(field_error("AttestationInfo", "not a JSON object"));
   }
@@ -333,7 +336,7 @@ Result<Evidence> read_evidence(std::string_view text) {
   if (text.size() > kMaxEvidenceSize) {
     return fail(Errc::invalid_data, "evidence larger than " + std::to_string(kMaxEvidenceSize) + " bytes");
   }
-  Json::Value root = CVM_TRY(json_of(text, "the evidence"));
+  Json::Value root = CVM_TRY(cvm::parse_json(text, "the evidence"));
   if (!root.isObject()) {
     return fail(Errc::invalid_data, "evidence must be a JSON object");
   }
