@@ -44,6 +44,10 @@ struct Context {
   std::optional<TpmPublic> ak;        // from AikPub
   std::optional<Attest> quote;        // parsed, signature not yet trusted
   bool quote_trusted = false;
+  // The quoted PCRs and their values, set only when the quote's signature
+  // verified and the values match its pcrDigest.
+  std::vector<std::uint32_t> attested_pcr_indices;
+  std::vector<Bytes> attested_pcr_values;
   EvidenceVerification out;
 };
 
@@ -392,7 +396,62 @@ void check_pcrs(Context& context) {
     return;
   }
   auto listed = check_pcr_digest(context, *indices);
+  if (listed && context.quote_trusted) {
+    context.attested_pcr_indices = *indices;
+    context.attested_pcr_values = *listed;
+  }
   check_event_log(context, *indices, listed);
+}
+
+// The policy digest of a trial session that ran TPM2_PolicyPCR once over
+// `indices` of the SHA-256 bank with these values (TPM 2.0 Part 3,
+// TPM2_PolicyPCR): SHA-256(zero digest || TPM_CC_PolicyPCR ||
+// TPML_PCR_SELECTION || SHA-256(values)). The selection uses a 3-byte
+// bitmap, as tpm2-tss and Microsoft's client marshal it for 24 PCRs.
+Bytes policy_pcr_digest(const std::vector<std::uint32_t>& indices, const std::vector<Bytes>& values) {
+  constexpr std::uint32_t kCommandPolicyPcr = 0x0000017f;
+  Bytes concatenated;
+  for (const Bytes& value : values) concatenated.insert(concatenated.end(), value.begin(), value.end());
+  Bytes values_digest = ossl::sha256(concatenated);
+
+  Bytes input(32, 0);
+  for (int shift = 24; shift >= 0; shift -= 8) input.push_back(static_cast<std::uint8_t>(kCommandPolicyPcr >> shift));
+  input.insert(input.end(), {0x00, 0x00, 0x00, 0x01});  // one selection
+  input.push_back(static_cast<std::uint8_t>(kAlgSha256 >> 8));
+  input.push_back(static_cast<std::uint8_t>(kAlgSha256 & 0xff));
+  input.push_back(3);
+  std::uint8_t select[3] = {0, 0, 0};
+  for (std::uint32_t index : indices) {
+    if (index < 24) select[index / 8] = static_cast<std::uint8_t>(select[index / 8] | (1u << (index % 8)));
+  }
+  input.insert(input.end(), select, select + 3);
+  input.insert(input.end(), values_digest.begin(), values_digest.end());
+  return ossl::sha256(input);
+}
+
+// Finds the PCRs whose attested values give the ephemeral key's authPolicy
+// through PolicyPCR, or nullopt. Microsoft's client binds the key to PCRs
+// 0-7, so that subset of the quote is tried first, then every quoted PCR.
+std::optional<std::vector<std::uint32_t>> policy_pcrs(const Context& context, const Bytes& auth_policy) {
+  std::vector<std::vector<std::uint32_t>> candidates;
+  std::vector<std::uint32_t> firmware;
+  for (std::uint32_t index : context.attested_pcr_indices) {
+    if (index < 8) firmware.push_back(index);
+  }
+  if (!firmware.empty()) candidates.push_back(firmware);
+  if (firmware.size() != context.attested_pcr_indices.size()) candidates.push_back(context.attested_pcr_indices);
+
+  for (const auto& candidate : candidates) {
+    std::vector<Bytes> values;
+    for (std::uint32_t index : candidate) {
+      auto at = std::find(context.attested_pcr_indices.begin(), context.attested_pcr_indices.end(), index);
+      values.push_back(context.attested_pcr_values[static_cast<std::size_t>(at - context.attested_pcr_indices.begin())]);
+    }
+    if (policy_pcr_digest(candidate, values) == auth_policy) {
+      return candidate;
+    }
+  }
+  return std::nullopt;
 }
 
 void check_ephemeral_key(Context& context) {
@@ -438,8 +497,23 @@ void check_ephemeral_key(Context& context) {
                                                           "through its PCR policy"));
     return;
   }
-  context.out.checks.push_back(pass("ephemeral_key", "certified by the AK; decrypt-only, policy-bound, " +
-                                                         std::to_string(key->key_bits) + "-bit RSA"));
+  std::string detail = "certified by the AK; decrypt-only " + std::to_string(key->key_bits) + "-bit RSA";
+  if (context.attested_pcr_indices.empty()) {
+    // The quote or its PCR values failed their own check, which fails the verification already.
+    context.out.checks.push_back(pass("ephemeral_key", detail + "; its PCR policy was not compared because no "
+                                                                "attested PCR values are available"));
+    return;
+  }
+  auto bound_pcrs = policy_pcrs(context, key->auth_policy);
+  if (!bound_pcrs) {
+    context.out.checks.push_back(failure("ephemeral_key", "EncKeyPub's authPolicy " + hex_encode(key->auth_policy) +
+                                                              " is not TPM2_PolicyPCR over the quoted values of PCRs "
+                                                              "0-7 or of all quoted PCRs, so the key is not bound to "
+                                                              "the attested boot state"));
+    return;
+  }
+  context.out.checks.push_back(pass("ephemeral_key", detail + ", usable only through PolicyPCR over the quoted PCRs " +
+                                                         index_list(*bound_pcrs)));
 }
 
 void check_policy(Context& context) {

@@ -187,6 +187,8 @@ class SwtpmEvidence : public testing::AkTest {
 
 TEST_F(SwtpmEvidence, EveryCheckPasses) {
   EvidenceVerification verification = verify(evidence_);
+  EXPECT_NE(verification.find("ephemeral_key")->detail.find("PolicyPCR over the quoted PCRs 0-7"), std::string::npos)
+      << describe(verification);
   for (const auto& check : verification.checks) {
     EXPECT_EQ(check.status, snp::CheckStatus::pass) << check.name << ": " << check.detail;
   }
@@ -252,6 +254,29 @@ TEST_F(SwtpmEvidence, CertifyOfAnotherKeyFailsEphemeralKey) {
   EvidenceVerification verification = verify(evidence);
   EXPECT_EQ(failed_checks(verification), Checks{"ephemeral_key"}) << describe(verification);
   EXPECT_NE(verification.find("ephemeral_key")->detail.find("another object"), std::string::npos);
+}
+
+TEST_F(SwtpmEvidence, KeyBoundToOtherPcrsFails) {
+  // A genuine key and certification, but its policy covers PCRs 0-2 only,
+  // so a later change of PCRs 3-7 would not lock it.
+  vtpm::Tpm tpm = open_tpm();
+  auto narrow = vtpm::create_ephemeral_key(
+      tpm, vtpm::EphemeralKeyOptions{.pcrs = vtpm::PcrSelection{.indices = {0, 1, 2}}});
+  ASSERT_TRUE(narrow.has_value()) << narrow.error().to_string();
+  Evidence evidence = evidence_;
+  evidence.ephemeral_public = narrow->public_key.tpm2b_public;
+  evidence.ephemeral_certify_info = narrow->certify_info;
+  evidence.ephemeral_certify_signature = narrow->certify_signature.value;
+  EvidenceVerification verification = verify(evidence);
+  EXPECT_EQ(failed_checks(verification), Checks{"ephemeral_key"}) << describe(verification);
+  EXPECT_NE(verification.find("ephemeral_key")->detail.find("authPolicy"), std::string::npos);
+
+  // The policy is compared with attested values only: with a changed PCR
+  // value, pcr_digest fails and the policy is not compared.
+  evidence_.pcrs[2].digest[0] ^= 0x01;
+  verification = verify(evidence_);
+  EXPECT_EQ(failed_checks(verification), Checks{"pcr_digest"});
+  EXPECT_NE(verification.find("ephemeral_key")->detail.find("not compared"), std::string::npos);
 }
 
 TEST_F(SwtpmEvidence, ChangedPcrFailsPcrDigest) {
