@@ -263,7 +263,10 @@ void check_nonce(Context& context) {
     return;
   }
   if (extra != *expected) {
-    context.out.checks.push_back(failure("nonce", "the quote carries " + hex_encode(extra) + ", expected " + hex_encode(*expected)));
+    // Microsoft's client quotes with empty extraData and sends its nonce in
+    // ClientPayload, which nothing signs, so such evidence cannot prove freshness.
+    std::string carried = extra.empty() ? "no nonce (empty extraData)" : hex_encode(extra);
+    context.out.checks.push_back(failure("nonce", "the quote carries " + carried + ", expected " + hex_encode(*expected)));
     return;
   }
   if (evidence.format == EvidenceFormat::coco_az_snp_vtpm &&

@@ -26,6 +26,9 @@ using Checks = std::set<std::string>;
 const Bytes kNonce = {'s', 'w', 't', 'p', 'm', '-', 'n', 'o', 'n', 'c', 'e'};
 constexpr std::uint64_t kPolicyDebug = 1ull << 19;
 constexpr std::uint64_t kPolicyMigrateMa = 1ull << 18;
+// TCG PC Client event types; replay does not interpret them.
+constexpr std::uint32_t kEvEfiVariableDriverConfig = 0x80000001;
+constexpr std::uint32_t kEvEfiBootServicesApplication = 0x80000003;
 
 ossl::UniqueX509 copy_of(X509* certificate) {
   X509_up_ref(certificate);
@@ -140,10 +143,10 @@ class SwtpmEvidence : public testing::AkTest {
 
     EventLogWriter log;
     for (std::uint32_t pcr = 0; pcr < 8; ++pcr) {
-      Bytes digest = log.add(pcr, 0x80000001, "component measured into PCR " + std::to_string(pcr));
+      Bytes digest = log.add(pcr, kEvEfiVariableDriverConfig, "component measured into PCR " + std::to_string(pcr));
       extend_sha256(tpm, pcr, digest);
       if (pcr == 4) {
-        extend_sha256(tpm, pcr, log.add(pcr, 0x80000003, "boot loader"));
+        extend_sha256(tpm, pcr, log.add(pcr, kEvEfiBootServicesApplication, "boot loader"));
       }
     }
     extend_sha256(tpm, 7, log.add(7, kEvSeparator, std::string(4, '\0')));
@@ -243,7 +246,7 @@ TEST_F(SwtpmEvidence, TamperedCertifyInfoFailsEphemeralKey) {
 }
 
 TEST_F(SwtpmEvidence, CertifyOfAnotherKeyFailsEphemeralKey) {
-  // The AK's certification of the AK itself: validly signed, but of another object.
+  // The AK's certification of a second ephemeral key: validly signed, but of another object.
   vtpm::Tpm tpm = open_tpm();
   auto second = vtpm::create_ephemeral_key(
       tpm, vtpm::EphemeralKeyOptions{.pcrs = vtpm::PcrSelection{.indices = {0, 1, 2}}});
@@ -301,8 +304,8 @@ TEST_F(SwtpmEvidence, MismatchedEventLogFailsReplay) {
   Evidence shortened = evidence_;
   EventLogWriter partial;
   for (std::uint32_t pcr = 0; pcr < 8; ++pcr) {
-    (void)partial.add(pcr, 0x80000001, "component measured into PCR " + std::to_string(pcr));
-    if (pcr == 4) (void)partial.add(pcr, 0x80000003, "boot loader");
+    (void)partial.add(pcr, kEvEfiVariableDriverConfig, "component measured into PCR " + std::to_string(pcr));
+    if (pcr == 4) (void)partial.add(pcr, kEvEfiBootServicesApplication, "boot loader");
   }
   shortened.event_log = partial.bytes();
   EXPECT_EQ(failed_checks(verify(shortened)), Checks{"event_log_replay"});
