@@ -179,6 +179,17 @@ void check_ak(Context& context) {
     context.out.checks.push_back(skip("ak_matches_claims", "this evidence has no TPM quote"));
     return;
   }
+  // AikPub is parsed before the claims are looked at, so the quote can
+  // still be checked with it when the claims carry no usable key.
+  std::optional<Error> ak_error;
+  if (evidence.ak_public) {
+    auto ak = parse_tpm2b_public(*evidence.ak_public);
+    if (ak) {
+      context.ak = std::move(*ak);
+    } else {
+      ak_error = std::move(ak).error();
+    }
+  }
   if (!context.claims_ak) {
     context.out.checks.push_back(failure("ak_matches_claims", "the runtime claims carry no usable HCLAkPub"));
     return;
@@ -187,12 +198,10 @@ void check_ak(Context& context) {
     context.out.checks.push_back(pass("ak_matches_claims", "no separate AK in this format; the quote is checked against HCLAkPub"));
     return;
   }
-  auto ak = parse_tpm2b_public(*evidence.ak_public);
-  if (!ak) {
-    context.out.checks.push_back(failure("ak_matches_claims", "AikPub does not parse: " + ak.error().to_string()));
+  if (ak_error) {
+    context.out.checks.push_back(failure("ak_matches_claims", "AikPub does not parse: " + ak_error->to_string()));
     return;
   }
-  context.ak = std::move(*ak);
   if (EVP_PKEY_eq(context.ak->key.get(), context.claims_ak.get()) != 1) {
     context.out.checks.push_back(failure("ak_matches_claims",
                                          "the AK that signed the quote is not HCLAkPub from the hardware report; "

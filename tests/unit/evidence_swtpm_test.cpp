@@ -361,6 +361,19 @@ TEST_F(SwtpmEvidence, SwappedAkFailsAkMatch) {
   EXPECT_EQ(status_of(verification, "quote_signature"), snp::CheckStatus::pass);
 }
 
+TEST_F(SwtpmEvidence, ClaimsWithoutAkFailAkMatchOnly) {
+  // Signed claims without HCLAkPub: the AK cannot be tied to the report,
+  // but the quote and the certification still verify with AikPub.
+  std::string claims = "{\"keys\":[],\"user-data\":\"\"}";
+  Evidence evidence = evidence_;
+  evidence.runtime_claims.assign(claims.begin(), claims.end());
+  evidence.snp_report = signed_report(evidence.runtime_claims);
+  EvidenceVerification verification = verify(evidence);
+  EXPECT_EQ(failed_checks(verification), Checks{"ak_matches_claims"}) << describe(verification);
+  EXPECT_EQ(status_of(verification, "quote_signature"), snp::CheckStatus::pass);
+  EXPECT_EQ(status_of(verification, "ephemeral_key"), snp::CheckStatus::pass);
+}
+
 TEST_F(SwtpmEvidence, WrongNonceFailsNonce) {
   options_.expected_nonce = Bytes{'o', 't', 'h', 'e', 'r'};
   EXPECT_EQ(failed_checks(verify(evidence_)), Checks{"nonce"});
