@@ -8,6 +8,7 @@
 #include <set>
 
 #include "common/json.hpp"
+#include "common/openssl.hpp"
 #include "report/hcl.hpp"
 #include "report/quote_formats.hpp"
 
@@ -211,6 +212,28 @@ Result<Evidence> read_coco(const Json::Value& root) {
   return evidence;
 }
 
+// The PEM chain an MAA body carries: VcekCertChain, preceded by the lone
+// VCEK of Confidential Containers evidence when the chain lacks it, so
+// that converting such evidence keeps its VCEK.
+std::string chain_pem_for_encoding(const Evidence& evidence) {
+  if (!evidence.vcek_der) {
+    return evidence.vcek_chain_pem;
+  }
+  auto vcek = ossl::parse_der_certificate(*evidence.vcek_der);
+  if (!vcek) {
+    return evidence.vcek_chain_pem;
+  }
+  auto chain = ossl::parse_certificates(as_bytes(evidence.vcek_chain_pem), "VcekCertChain");
+  if (chain) {
+    for (const auto& certificate : *chain) {
+      if (X509_cmp(certificate.get(), vcek->get()) == 0) {
+        return evidence.vcek_chain_pem;
+      }
+    }
+  }
+  return ossl::certificate_pem(vcek->get()) + evidence.vcek_chain_pem;
+}
+
 }  // namespace
 
 std::string_view evidence_format_name(EvidenceFormat format) {
@@ -303,7 +326,7 @@ Json::Value azure_guest_attestation_info(const Evidence& evidence) {
 
   Json::Value proof(Json::objectValue);
   proof["SnpReport"] = base64url_encode(evidence.snp_report);
-  proof["VcekCertChain"] = base64_encode(as_bytes(evidence.vcek_chain_pem));
+  proof["VcekCertChain"] = base64_encode(as_bytes(chain_pem_for_encoding(evidence)));
   Json::Value isolation(Json::objectValue);
   isolation["Type"] = "SevSnp";
   isolation["Evidence"]["Proof"] = base64_encode(as_bytes(compact(proof)));
@@ -321,7 +344,7 @@ std::string encode_azure_guest(const Evidence& evidence) {
 std::string encode_sev_snp_vm(const Evidence& evidence) {
   Json::Value report(Json::objectValue);
   report["SnpReport"] = base64url_encode(evidence.snp_report);
-  report["VcekCertChain"] = base64url_encode(as_bytes(evidence.vcek_chain_pem));
+  report["VcekCertChain"] = base64url_encode(as_bytes(chain_pem_for_encoding(evidence)));
   Json::Value body(Json::objectValue);
   body["report"] = base64url_encode(as_bytes(compact(report)));
   body["runtimeData"]["data"] = base64url_encode(evidence.runtime_claims);

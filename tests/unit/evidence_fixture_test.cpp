@@ -116,6 +116,22 @@ TEST_F(CocoEvidence, ChainFileMayRepeatTheVcek) {
   EXPECT_TRUE(verification.passed()) << describe(verification);
 }
 
+TEST_F(CocoEvidence, ConvertsToSevSnpVm) {
+  // The SevSnpVm body has no quote, so only the hardware checks remain, and
+  // it must keep the VCEK that az-snp-vtpm evidence carries on its own.
+  auto coco = read_evidence(testing::compact_json(root_));
+  ASSERT_TRUE(coco.has_value());
+  auto converted = read_evidence(encode_sev_snp_vm(*coco));
+  ASSERT_TRUE(converted.has_value()) << converted.error().to_string();
+  EXPECT_EQ(converted->snp_report, coco->snp_report);
+  EXPECT_EQ(converted->runtime_claims, coco->runtime_claims);
+  EXPECT_NE(converted->vcek_chain_pem.find("BEGIN CERTIFICATE"), std::string::npos);
+  EvidenceVerification verification = verify_evidence(*converted, trust_, options_);
+  EXPECT_TRUE(verification.passed()) << describe(verification);
+  EXPECT_EQ(status_of(verification, "nonce"), snp::CheckStatus::pass);
+  EXPECT_EQ(status_of(verification, "quote_signature"), snp::CheckStatus::skipped);
+}
+
 TEST_F(CocoEvidence, WrongNonceFailsNonce) {
   Bytes nonce = *options_.expected_nonce;
   nonce[10] ^= 0x01;
