@@ -5,6 +5,8 @@
 // then passes, and each kind of tampering fails the check that covers it.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -384,6 +386,67 @@ TEST_F(SwtpmEvidence, RequiredPcrOutsideQuoteFails) {
   EvidenceVerification verification = verify(evidence_);
   EXPECT_EQ(failed_checks(verification), Checks{"pcr_digest"});
   EXPECT_NE(verification.find("pcr_digest")->detail.find("11"), std::string::npos);
+}
+
+// `cvm-attest verify` on the same evidence, written as an AzureGuest body,
+// with the forged ARK given as --trust-anchor.
+class VerifyCommand : public SwtpmEvidence {
+ protected:
+  void SetUp() override {
+    SwtpmEvidence::SetUp();
+    if (HasFatalFailure()) return;
+    directory_ = std::filesystem::path(swtpm_->state_dir()) / "verify-command";
+    std::filesystem::create_directories(directory_);
+    write("ark.pem", ossl::certificate_pem(platform().chain.ark.get()));
+  }
+
+  void write(const std::string& name, const std::string& text) {
+    std::ofstream out(directory_ / name, std::ios::binary);
+    out << text;
+    ASSERT_TRUE(out.good()) << name;
+  }
+
+  testing::ProcessResult run(const Evidence& evidence, std::vector<std::string> extra) {
+    write("evidence.json", encode_azure_guest(evidence));
+    std::vector<std::string> arguments = {CVM_ATTEST_BINARY, "verify", (directory_ / "evidence.json").string(),
+                                          "--trust-anchor", (directory_ / "ark.pem").string()};
+    arguments.insert(arguments.end(), extra.begin(), extra.end());
+    auto result = testing::run_process(arguments);
+    EXPECT_TRUE(result.has_value()) << result.error().to_string();
+    return result ? *result : testing::ProcessResult{};
+  }
+
+  std::filesystem::path directory_;
+};
+
+TEST_F(VerifyCommand, JsonReportsEveryCheck) {
+  testing::ProcessResult result = run(evidence_, {"--nonce", hex_encode(kNonce), "--pcrs", "0-7", "--json"});
+  EXPECT_EQ(result.exit_status, 0) << result.output;
+  Json::Value output = testing::parse_json_text(result.output);
+  EXPECT_TRUE(output["passed"].asBool());
+  EXPECT_EQ(output["format"].asString(), "azure-guest");
+  EXPECT_EQ(output["product"].asString(), "Milan");
+  ASSERT_EQ(output["checks"].size(), 11u);
+  for (const Json::Value& check : output["checks"]) {
+    EXPECT_EQ(check["status"].asString(), "pass") << check["name"].asString() << ": " << check["detail"].asString();
+  }
+  EXPECT_TRUE(output["notes"].isArray());
+}
+
+TEST_F(VerifyCommand, FailedCheckExitsWithOne) {
+  Evidence evidence = evidence_;
+  evidence.pcrs[0].digest[0] ^= 0x01;
+  testing::ProcessResult result = run(evidence, {"--nonce", hex_encode(kNonce)});
+  EXPECT_EQ(result.exit_status, 1) << result.output;
+  EXPECT_NE(result.output.find("fail    pcr_digest"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("verification FAILED"), std::string::npos) << result.output;
+}
+
+TEST_F(VerifyCommand, UsageErrorsExitWithTwo) {
+  EXPECT_EQ(run(evidence_, {"--nonce", "xyz"}).exit_status, 2);
+  EXPECT_EQ(run(evidence_, {"--pcrs", "0-99"}).exit_status, 2);
+  EXPECT_EQ(run(evidence_, {"--at", "yesterday"}).exit_status, 2);
+  EXPECT_EQ(run(evidence_, {"--product", "athlon"}).exit_status, 2);
 }
 
 }  // namespace
