@@ -55,7 +55,15 @@ struct EvidenceVerification {
 // certificate_chain, report_signature, vcek_matches_report, claims_binding,
 // ak_matches_claims, quote_signature, nonce, pcr_digest, event_log_replay,
 // ephemeral_key, report_policy. Checks that a format cannot support
-// (SevSnpVm has no quote) are skipped with the reason.
+// (SevSnpVm has no quote) are skipped with the reason, and so are the
+// checks that need the fields of an SNP report that does not parse
+// (report_signature fails then).
+//
+// Each check compares its part with the signed value that covers it, so
+// a changed byte fails only the checks covering that byte: the event log
+// is replayed against the quote's pcrDigest, not against the listed PCR
+// values, and the ephemeral key's PolicyPCR digest is compared only with
+// PCR values that the signed quote vouches for.
 [[nodiscard]] EvidenceVerification verify_evidence(const Evidence& evidence, const snp::TrustStore& trust,
                                                    const EvidenceVerifyOptions& options);
 
