@@ -262,7 +262,13 @@ void check_nonce(Context& context) {
     return;
   }
   if (!context.quote) {
-    context.out.checks.push_back(skip("nonce", "no parsed quote"));
+    // An expected nonce that nothing could carry must not pass silently; a
+    // quote that does not parse fails quote_signature already.
+    if (expected && !evidence.quote) {
+      context.out.checks.push_back(failure("nonce", "the evidence has no quote to carry the expected nonce"));
+    } else {
+      context.out.checks.push_back(skip("nonce", "no parsed quote"));
+    }
     return;
   }
   const Bytes& extra = context.quote->extra_data;
@@ -397,7 +403,14 @@ void check_event_log(Context& context, const std::vector<std::uint32_t>& indices
 
 void check_pcrs(Context& context) {
   if (!context.quote) {
-    context.out.checks.push_back(skip("pcr_digest", "no parsed quote"));
+    // Required PCRs that no quote covers must not pass silently; a quote
+    // that does not parse fails quote_signature already.
+    if (!context.options.required_pcrs.empty() && !context.evidence.quote) {
+      context.out.checks.push_back(failure("pcr_digest", "the evidence has no quote to cover the required PCRs " +
+                                                             index_list(context.options.required_pcrs)));
+    } else {
+      context.out.checks.push_back(skip("pcr_digest", "no parsed quote"));
+    }
     context.out.checks.push_back(skip("event_log_replay", "no parsed quote"));
     return;
   }
@@ -511,9 +524,18 @@ void check_ephemeral_key(Context& context) {
   }
   std::string detail = "certified by the AK; decrypt-only " + std::to_string(key->key_bits) + "-bit RSA";
   if (context.attested_pcr_indices.empty()) {
-    // The quote or its PCR values failed their own check, which fails the verification already.
-    context.out.checks.push_back(pass("ephemeral_key", detail + "; its PCR policy was not compared because no "
-                                                                "attested PCR values are available"));
+    const Check* quote = context.out.find("quote_signature");
+    const Check* pcrs = context.out.find("pcr_digest");
+    bool failed_already = context.evidence.quote && ((quote && quote->status == CheckStatus::fail) ||
+                                                     (pcrs && pcrs->status == CheckStatus::fail));
+    if (failed_already) {
+      // The quote or its PCR values failed their own check, which fails the verification already.
+      context.out.checks.push_back(pass("ephemeral_key", detail + "; its PCR policy was not compared because no "
+                                                                  "attested PCR values are available"));
+    } else {
+      context.out.checks.push_back(failure("ephemeral_key", "the evidence has no quoted PCR values to compare the "
+                                                            "key's PCR policy with"));
+    }
     return;
   }
   auto bound_pcrs = policy_pcrs(context, key->auth_policy);

@@ -284,6 +284,23 @@ TEST_F(SwtpmEvidence, KeyBoundToOtherPcrsFails) {
   EXPECT_NE(verification.find("ephemeral_key")->detail.find("not compared"), std::string::npos);
 }
 
+TEST_F(SwtpmEvidence, MissingQuoteFailsWhatNeedsIt) {
+  // Without a quote nothing vouches for the PCR values the key's policy
+  // must match, nor carries the nonce or covers the required PCRs.
+  Evidence evidence = evidence_;
+  evidence.quote.reset();
+  evidence.quote_signature.reset();
+  EvidenceVerification verification = verify(evidence);
+  EXPECT_EQ(failed_checks(verification), (Checks{"ephemeral_key", "nonce", "pcr_digest"})) << describe(verification);
+  EXPECT_FALSE(verification.passed());
+
+  // Without the key, an expected nonce and required PCRs, the hardware part alone can pass.
+  evidence.ephemeral_public.reset();
+  options_.expected_nonce.reset();
+  options_.required_pcrs.clear();
+  EXPECT_TRUE(verify(evidence).passed()) << describe(verify(evidence));
+}
+
 TEST_F(SwtpmEvidence, ChangedPcrFailsPcrDigest) {
   for (std::size_t i : {std::size_t{0}, std::size_t{4}, std::size_t{7}}) {
     Evidence evidence = evidence_;
