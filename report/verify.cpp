@@ -403,9 +403,11 @@ void check_event_log(Context& context, const std::vector<std::uint32_t>& indices
 
 void check_pcrs(Context& context) {
   if (!context.quote) {
-    // Required PCRs that no quote covers must not pass silently; a quote
-    // that does not parse fails quote_signature already.
-    if (!context.options.required_pcrs.empty() && !context.evidence.quote) {
+    // Required PCRs that no quote covers must not pass silently, unless the
+    // format has no quote at all (SevSnpVm). A quote that does not parse
+    // fails quote_signature already.
+    bool format_has_quote = context.evidence.format != EvidenceFormat::sev_snp_vm;
+    if (!context.options.required_pcrs.empty() && !context.evidence.quote && format_has_quote) {
       context.out.checks.push_back(failure("pcr_digest", "the evidence has no quote to cover the required PCRs " +
                                                              index_list(context.options.required_pcrs)));
     } else {

@@ -439,6 +439,8 @@ TEST_F(AssembledEvidence, SevSnpVmRoundTrip) {
                            "ephemeral_key"}) {
     EXPECT_EQ(status_of(verification, name), snp::CheckStatus::skipped) << name;
   }
+  options_.required_pcrs = {0, 1, 2};
+  EXPECT_EQ(status_of(verify_evidence(*read, trust_, options_), "pcr_digest"), snp::CheckStatus::skipped);
   options_.expected_nonce = kChallenge;
   EXPECT_EQ(failed_checks(verify_evidence(*read, trust_, options_)), Checks{"nonce"});
   options_.expected_nonce = Bytes(8, 0);
