@@ -175,13 +175,39 @@ check "POST /v1/evidence returns evidence that verifies offline" \
 before=$(curl -s --unix-socket "$socket" http://localhost/metrics |
   awk -F' ' '/^cvm_attest_attestations_total/ {sum += $2} END {print sum + 0}')
 shared=$(head -c 16 /dev/urandom | base64 -w0)
-clients=()
-for _ in $(seq 1 100); do
-  curl -s --unix-socket "$socket" -X POST -H 'Content-Type: application/json' -d "{\"nonce\":\"$shared\"}" \
-    -o /dev/null -w '%{http_code}\n' http://localhost/v1/token >>"$work/concurrent.txt" &
-  clients+=($!)
-done
-wait "${clients[@]}"
+# One process opens 100 connections, then sends every request at once, so
+# they all arrive while the first attestation is still running.
+python3 - "$socket" "$shared" >"$work/concurrent.txt" <<'PY'
+import json, socket, sys, threading
+path, nonce = sys.argv[1], sys.argv[2]
+body = json.dumps({"nonce": nonce}).encode()
+request = (b"POST /v1/token HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+           b"Connection: close\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+connections = []
+for _ in range(100):
+    connection = socket.socket(socket.AF_UNIX)
+    connection.settimeout(60)
+    connection.connect(path)
+    connections.append(connection)
+barrier = threading.Barrier(len(connections))
+statuses = [None] * len(connections)
+def run(index, connection):
+    barrier.wait()
+    connection.sendall(request)
+    data = b""
+    while True:
+        chunk = connection.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    statuses[index] = data.split(b" ", 2)[1].decode() if data else "none"
+threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(connections)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print("\n".join(statuses))
+PY
 after=$(curl -s --unix-socket "$socket" http://localhost/metrics |
   awk -F' ' '/^cvm_attest_attestations_total/ {sum += $2} END {print sum + 0}')
 check "100 concurrent identical nonce requests all get 200" test "$(grep -c '^200$' "$work/concurrent.txt")" -eq 100
