@@ -3,19 +3,17 @@
 #include <json/writer.h>
 
 #include <algorithm>
+#include <charconv>
 #include <fstream>
 #include <set>
 
 #include "common/json.hpp"
+#include "common/openssl.hpp"
 #include "report/hcl.hpp"
 #include "report/quote_formats.hpp"
 
 namespace cvm::report {
 namespace {
-
-// A body far larger than any evidence (the event log dominates; real logs
-// are tens of kilobytes).
-constexpr std::size_t kMaxEvidenceSize = 16 << 20;
 
 std::string compact(const Json::Value& value) {
   Json::StreamWriterBuilder builder;
@@ -28,10 +26,28 @@ Error field_error(const std::string& field, std::string message) {
                .field = field};
 }
 
-Result<Json::Value> json_of(std::string_view text, const std::string& what) {
-  auto parsed = cvm::parse_json(text, what);
+// Moves an error from the parser of an embedded part under the JSON field
+// that carried the part. A JSON part's key is appended to the field; a
+// binary part's field and offset go into the message, because `field`
+// names JSON only.
+Error nested_error(const std::string& field, Error inner, bool inner_is_json) {
+  std::string location;
+  if (inner.field && !inner_is_json) {
+    location = " (" + *inner.field + (inner.offset ? " at offset " + std::to_string(*inner.offset) : "") + ")";
+  }
+  inner.message = "invalid evidence: " + field + location + ": " + inner.message;
+  inner.field = inner_is_json && inner.field ? field + "." + *inner.field : field;
+  inner.offset.reset();
+  return inner;
+}
+
+// Parses JSON that was carried base64-encoded in the member `field`.
+Result<Json::Value> embedded_json(std::string_view text, const std::string& field) {
+  auto parsed = cvm::parse_json(text, field);
   if (!parsed) {
-    return fail(std::move(parsed).error());
+    Error error = std::move(parsed).error();
+    error.field = field;
+    return fail(std::move(error));
   }
   return parsed;
 }
@@ -63,7 +79,7 @@ Result<std::optional<Bytes>> optional_base64(const Json::Value& object, const st
 // {"SnpReport": base64url(report), "VcekCertChain": base64(PEM)} inside
 // AzureGuest's Proof and SevSnpVm's report.
 Result<void> read_proof(Evidence& evidence, const Bytes& proof_json, const std::string& path) {
-  Json::Value proof = CVM_TRY(json_of(as_text(proof_json), path));
+  Json::Value proof = CVM_TRY(embedded_json(as_text(proof_json), path));
   evidence.snp_report = CVM_TRY(base64_member(proof, "SnpReport", path + "."));
   if (proof.isMember("VcekCertChain")) {
     Bytes chain = CVM_TRY(base64_member(proof, "VcekCertChain", path + "."));
@@ -75,7 +91,7 @@ Result<void> read_proof(Evidence& evidence, const Bytes& proof_json, const std::
 Result<Evidence> read_azure_guest(const Json::Value& root) {
   Evidence evidence{.format = EvidenceFormat::azure_guest};
   Bytes info_bytes = CVM_TRY(base64_member(root, "AttestationInfo", ""));
-  Json::Value info = CVM_TRY(json_of(as_text(info_bytes), "AttestationInfo"));
+  Json::Value info = CVM_TRY(embedded_json(as_text(info_bytes), "AttestationInfo"));
   if (!info.isObject()) {
     return fail(field_error("AttestationInfo", "not a JSON object"));
   }
@@ -86,11 +102,17 @@ Result<Evidence> read_azure_guest(const Json::Value& root) {
   };
   evidence.os_type = decoded_string("OSType");
   evidence.os_distro = decoded_string("OSDistro");
+  // Integers in Microsoft's client, strings in its Python counterpart.
+  // Anything else reads as 0: the OS version is descriptive, never checked.
   auto version_number = [&](const char* name) {
     const Json::Value& value = info[name];
     if (value.isInt()) return value.asInt();
-    if (value.isString()) return std::atoi(value.asCString());
-    return 0;
+    int number = 0;
+    if (value.isString()) {
+      std::string text = value.asString();
+      std::from_chars(text.data(), text.data() + text.size(), number);
+    }
+    return number;
   };
   evidence.os_version_major = version_number("OSVersionMajor");
   evidence.os_version_minor = version_number("OSVersionMinor");
@@ -163,22 +185,53 @@ Result<Evidence> read_sev_snp_vm(const Json::Value& root) {
 Result<Evidence> read_coco(const Json::Value& root) {
   if (!root["version"].isUInt() || root["version"].asUInt() != 2) {
     return fail(Error{.code = Errc::unsupported,
-                      .message = "az-snp-vtpm evidence version " + root["version"].toStyledString() +
+                      .message = "az-snp-vtpm evidence version " + compact(root["version"]) +
                                  " is not supported (version 2 is)",
                       .field = "version"});
   }
   Evidence evidence{.format = EvidenceFormat::coco_az_snp_vtpm};
   Bytes hcl = CVM_TRY(base64_member(root, "hcl_report", ""));
-  CVM_TRY(fill_from_hcl_report(evidence, hcl));
+  if (auto filled = fill_from_hcl_report(evidence, hcl); !filled) {
+    return fail(nested_error("hcl_report", std::move(filled).error(), false));
+  }
   evidence.vcek_der = CVM_TRY(base64_member(root, "vcek", ""));
+  if (!root["tpm_quote"].isObject()) {
+    return fail(field_error("tpm_quote", "missing or not an object"));
+  }
   std::string quote_text = compact(root["tpm_quote"]);
-  QuoteBundle bundle = CVM_TRY(parse_coco_tpm_quote_json(as_bytes(quote_text)));
+  auto parsed_quote = parse_coco_tpm_quote_json(as_bytes(quote_text));
+  if (!parsed_quote) {
+    return fail(nested_error("tpm_quote", std::move(parsed_quote).error(), true));
+  }
+  QuoteBundle bundle = std::move(*parsed_quote);
   evidence.quote = std::move(bundle.message);
   evidence.quote_signature = std::move(bundle.signature);
   for (std::size_t i = 0; i < bundle.pcrs.size(); ++i) {
     evidence.pcrs.push_back(PcrEntry{.index = static_cast<std::uint32_t>(i), .digest = std::move(bundle.pcrs[i])});
   }
   return evidence;
+}
+
+// The PEM chain an MAA body carries: VcekCertChain, preceded by the lone
+// VCEK of Confidential Containers evidence when the chain lacks it, so
+// that converting such evidence keeps its VCEK.
+std::string chain_pem_for_encoding(const Evidence& evidence) {
+  if (!evidence.vcek_der) {
+    return evidence.vcek_chain_pem;
+  }
+  auto vcek = ossl::parse_der_certificate(*evidence.vcek_der);
+  if (!vcek) {
+    return evidence.vcek_chain_pem;
+  }
+  auto chain = ossl::parse_certificates(as_bytes(evidence.vcek_chain_pem), "VcekCertChain");
+  if (chain) {
+    for (const auto& certificate : *chain) {
+      if (X509_cmp(certificate.get(), vcek->get()) == 0) {
+        return evidence.vcek_chain_pem;
+      }
+    }
+  }
+  return ossl::certificate_pem(vcek->get()) + evidence.vcek_chain_pem;
 }
 
 }  // namespace
@@ -221,9 +274,13 @@ void fill_os_release(Evidence& evidence, const std::string& path) {
       evidence.os_distro = unquote(line.substr(5));
     } else if (line.starts_with("VERSION_ID=")) {
       std::string version = unquote(line.substr(11));
-      evidence.os_version_major = std::atoi(version.c_str());
-      std::size_t dot = version.find('.');
-      evidence.os_version_minor = dot == std::string::npos ? 0 : std::atoi(version.c_str() + dot + 1);
+      // VERSION_ID is "22.04", "9" or similar; parsing stops at the first non-digit.
+      const char* end = version.data() + version.size();
+      auto [dot, major_error] = std::from_chars(version.data(), end, evidence.os_version_major);
+      evidence.os_version_minor = 0;
+      if (major_error == std::errc() && dot != end && *dot == '.') {
+        std::from_chars(dot + 1, end, evidence.os_version_minor);
+      }
     }
   }
 }
@@ -269,7 +326,7 @@ Json::Value azure_guest_attestation_info(const Evidence& evidence) {
 
   Json::Value proof(Json::objectValue);
   proof["SnpReport"] = base64url_encode(evidence.snp_report);
-  proof["VcekCertChain"] = base64_encode(as_bytes(evidence.vcek_chain_pem));
+  proof["VcekCertChain"] = base64_encode(as_bytes(chain_pem_for_encoding(evidence)));
   Json::Value isolation(Json::objectValue);
   isolation["Type"] = "SevSnp";
   isolation["Evidence"]["Proof"] = base64_encode(as_bytes(compact(proof)));
@@ -287,7 +344,7 @@ std::string encode_azure_guest(const Evidence& evidence) {
 std::string encode_sev_snp_vm(const Evidence& evidence) {
   Json::Value report(Json::objectValue);
   report["SnpReport"] = base64url_encode(evidence.snp_report);
-  report["VcekCertChain"] = base64url_encode(as_bytes(evidence.vcek_chain_pem));
+  report["VcekCertChain"] = base64url_encode(as_bytes(chain_pem_for_encoding(evidence)));
   Json::Value body(Json::objectValue);
   body["report"] = base64url_encode(as_bytes(compact(report)));
   body["runtimeData"]["data"] = base64url_encode(evidence.runtime_claims);
@@ -302,7 +359,7 @@ Result<Evidence> read_evidence(std::string_view text) {
   if (text.size() > kMaxEvidenceSize) {
     return fail(Errc::invalid_data, "evidence larger than " + std::to_string(kMaxEvidenceSize) + " bytes");
   }
-  Json::Value root = CVM_TRY(json_of(text, "the evidence"));
+  Json::Value root = CVM_TRY(cvm::parse_json(text, "the evidence"));
   if (!root.isObject()) {
     return fail(Errc::invalid_data, "evidence must be a JSON object");
   }

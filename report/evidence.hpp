@@ -16,6 +16,11 @@
 
 namespace cvm::report {
 
+// The largest evidence text read_evidence accepts: far larger than any
+// evidence, whose size the event log dominates (real logs are tens of
+// kilobytes).
+inline constexpr std::size_t kMaxEvidenceSize = 16 << 20;
+
 enum class EvidenceFormat { azure_guest, sev_snp_vm, coco_az_snp_vtpm };
 
 [[nodiscard]] std::string_view evidence_format_name(EvidenceFormat format);

@@ -44,6 +44,10 @@ struct Context {
   std::optional<TpmPublic> ak;        // from AikPub
   std::optional<Attest> quote;        // parsed, signature not yet trusted
   bool quote_trusted = false;
+  // The quoted PCRs and their values, set only when the quote's signature
+  // verified and the values match its pcrDigest.
+  std::vector<std::uint32_t> attested_pcr_indices;
+  std::vector<Bytes> attested_pcr_values;
   EvidenceVerification out;
 };
 
@@ -51,35 +55,66 @@ EVP_PKEY* quote_key(const Context& context) {
   return context.ak ? context.ak->key.get() : context.claims_ak.get();
 }
 
+// Collects the certificates offered for the VCEK chain: the evidence's
+// VcekCertChain, its lone VCEK and the caller's extra certificates. Each
+// certificate is kept once, because sort_endorsement rejects two leaves and
+// a VCEK often comes both in the evidence and in a chain file.
+std::vector<ossl::UniqueX509> offered_certificates(Context& context) {
+  std::vector<ossl::UniqueX509> certificates;
+  auto add_all = [&](ByteView data, const std::string& source) {
+    auto parsed = ossl::parse_certificates(data, source);
+    if (!parsed) {
+      context.out.notes.push_back(source + " does not parse: " + parsed.error().to_string());
+      return;
+    }
+    for (auto& certificate : *parsed) {
+      bool duplicate = false;
+      for (const auto& existing : certificates) {
+        duplicate = duplicate || X509_cmp(existing.get(), certificate.get()) == 0;
+      }
+      if (!duplicate) {
+        certificates.push_back(std::move(certificate));
+      }
+    }
+  };
+  const Evidence& evidence = context.evidence;
+  if (!evidence.vcek_chain_pem.empty()) {
+    add_all(as_bytes(evidence.vcek_chain_pem), "VcekCertChain");
+  }
+  if (evidence.vcek_der) {
+    add_all(*evidence.vcek_der, "the evidence's VCEK");
+  }
+  for (std::size_t i = 0; i < context.options.extra_certificates.size(); ++i) {
+    add_all(context.options.extra_certificates[i], "extra certificates #" + std::to_string(i + 1));
+  }
+  return certificates;
+}
+
+// The chain check alone, for a report that does not parse: the chain does
+// not depend on the report, so its outcome is still worth showing.
+Check chain_check(const snp::Endorsement& endorsement, const snp::TrustStore& trust, Clock::time_point at) {
+  auto chain = snp::verify_chain(endorsement, trust, at);
+  if (!chain) {
+    return failure("certificate_chain", chain.error().to_string());
+  }
+  return pass("certificate_chain", "'" + ossl::subject_common_name(chain->root) + "' -> '" +
+                                       ossl::subject_common_name(chain->intermediate) + "' -> '" +
+                                       ossl::subject_common_name(endorsement.leaf.get()) + "'");
+}
+
 void check_hardware(Context& context, const snp::TrustStore& trust) {
+  auto endorsement = snp::sort_endorsement(offered_certificates(context));
   auto report = snp::parse_report(context.evidence.snp_report);
   if (!report) {
     std::string reason = report.error().to_string();
-    context.out.checks.push_back(failure("certificate_chain", "the SNP report does not parse: " + reason));
+    context.out.checks.push_back(endorsement ? chain_check(*endorsement, trust, context.options.at)
+                                             : failure("certificate_chain", endorsement.error().to_string()));
     context.out.checks.push_back(failure("report_signature", "the SNP report does not parse: " + reason));
-    context.out.checks.push_back(failure("vcek_matches_report", "the SNP report does not parse"));
+    context.out.checks.push_back(skip("vcek_matches_report", "the SNP report does not parse"));
     return;
   }
   context.report = std::move(*report);
 
-  std::vector<ossl::UniqueX509> certificates;
-  if (!context.evidence.vcek_chain_pem.empty()) {
-    auto parsed = ossl::parse_certificates(as_bytes(context.evidence.vcek_chain_pem), "VcekCertChain");
-    if (parsed) {
-      for (auto& certificate : *parsed) certificates.push_back(std::move(certificate));
-    } else {
-      context.out.notes.push_back("VcekCertChain does not parse: " + parsed.error().to_string());
-    }
-  }
-  if (context.evidence.vcek_der) {
-    auto vcek = ossl::parse_der_certificate(*context.evidence.vcek_der);
-    if (vcek) {
-      bool duplicate = false;
-      for (const auto& existing : certificates) duplicate = duplicate || X509_cmp(existing.get(), vcek->get()) == 0;
-      if (!duplicate) certificates.push_back(std::move(*vcek));
-    }
-  }
-  auto endorsement = snp::sort_endorsement(std::move(certificates));
   if (!endorsement) {
     std::string reason = endorsement.error().to_string();
     context.out.checks.push_back(failure("certificate_chain", reason));
@@ -115,12 +150,13 @@ void check_hardware(Context& context, const snp::TrustStore& trust) {
 
 void check_claims(Context& context) {
   if (!context.report) {
-    context.out.checks.push_back(failure("claims_binding", "no SNP report to bind the claims to"));
-    return;
+    // report_signature has failed already; there is no REPORT_DATA to compare with.
+    context.out.checks.push_back(skip("claims_binding", "the SNP report does not parse"));
+  } else {
+    auto bound = verify_claims_binding(context.evidence.runtime_claims, context.report->report_data);
+    context.out.checks.push_back(bound ? pass("claims_binding", "SHA-256(runtime claims) = REPORT_DATA[0..32], upper half zero")
+                                       : failure("claims_binding", bound.error().to_string()));
   }
-  auto bound = verify_claims_binding(context.evidence.runtime_claims, context.report->report_data);
-  context.out.checks.push_back(bound ? pass("claims_binding", "SHA-256(runtime claims) = REPORT_DATA[0..32], upper half zero")
-                                     : failure("claims_binding", bound.error().to_string()));
   auto claims = parse_runtime_claims(context.evidence.runtime_claims);
   if (!claims) {
     context.out.notes.push_back("runtime claims do not parse: " + claims.error().to_string());
@@ -143,6 +179,17 @@ void check_ak(Context& context) {
     context.out.checks.push_back(skip("ak_matches_claims", "this evidence has no TPM quote"));
     return;
   }
+  // AikPub is parsed before the claims are looked at, so the quote can
+  // still be checked with it when the claims carry no usable key.
+  std::optional<Error> ak_error;
+  if (evidence.ak_public) {
+    auto ak = parse_tpm2b_public(*evidence.ak_public);
+    if (ak) {
+      context.ak = std::move(*ak);
+    } else {
+      ak_error = std::move(ak).error();
+    }
+  }
   if (!context.claims_ak) {
     context.out.checks.push_back(failure("ak_matches_claims", "the runtime claims carry no usable HCLAkPub"));
     return;
@@ -151,12 +198,10 @@ void check_ak(Context& context) {
     context.out.checks.push_back(pass("ak_matches_claims", "no separate AK in this format; the quote is checked against HCLAkPub"));
     return;
   }
-  auto ak = parse_tpm2b_public(*evidence.ak_public);
-  if (!ak) {
-    context.out.checks.push_back(failure("ak_matches_claims", "AikPub does not parse: " + ak.error().to_string()));
+  if (ak_error) {
+    context.out.checks.push_back(failure("ak_matches_claims", "AikPub does not parse: " + ak_error->to_string()));
     return;
   }
-  context.ak = std::move(*ak);
   if (EVP_PKEY_eq(context.ak->key.get(), context.claims_ak.get()) != 1) {
     context.out.checks.push_back(failure("ak_matches_claims",
                                          "the AK that signed the quote is not HCLAkPub from the hardware report; "
@@ -217,7 +262,13 @@ void check_nonce(Context& context) {
     return;
   }
   if (!context.quote) {
-    context.out.checks.push_back(skip("nonce", "no parsed quote"));
+    // An expected nonce that nothing could carry must not pass silently; a
+    // quote that does not parse fails quote_signature already.
+    if (expected && !evidence.quote) {
+      context.out.checks.push_back(failure("nonce", "the evidence has no quote to carry the expected nonce"));
+    } else {
+      context.out.checks.push_back(skip("nonce", "no parsed quote"));
+    }
     return;
   }
   const Bytes& extra = context.quote->extra_data;
@@ -227,7 +278,10 @@ void check_nonce(Context& context) {
     return;
   }
   if (extra != *expected) {
-    context.out.checks.push_back(failure("nonce", "the quote carries " + hex_encode(extra) + ", expected " + hex_encode(*expected)));
+    // Microsoft's client quotes with empty extraData and sends its nonce in
+    // ClientPayload, which nothing signs, so such evidence cannot prove freshness.
+    std::string carried = extra.empty() ? "no nonce (empty extraData)" : hex_encode(extra);
+    context.out.checks.push_back(failure("nonce", "the quote carries " + carried + ", expected " + hex_encode(*expected)));
     return;
   }
   if (evidence.format == EvidenceFormat::coco_az_snp_vtpm &&
@@ -238,55 +292,79 @@ void check_nonce(Context& context) {
   context.out.checks.push_back(pass("nonce", "the quote's extraData equals the expected nonce"));
 }
 
-// PCR values of the evidence in the quote's selection order, or an error.
-Result<std::vector<Bytes>> quoted_values(const Context& context, std::vector<std::uint32_t>& indices) {
-  std::map<std::uint32_t, const Bytes*> by_index;
-  for (const auto& pcr : context.evidence.pcrs) by_index[pcr.index] = &pcr.digest;
-  std::vector<Bytes> values;
-  for (const auto& selection : context.quote->quote->selections) {
+// The PCR indices a quote covers, in selection order. Only the SHA-256 bank
+// is supported, because the evidence lists SHA-256 values only.
+Result<std::vector<std::uint32_t>> quoted_indices(const QuoteInfo& quote) {
+  std::vector<std::uint32_t> indices;
+  for (const auto& selection : quote.selections) {
     if (selection.hash_algorithm != kAlgSha256) {
-      return fail(Errc::unsupported, "the quote selects a bank other than SHA-256");
+      return fail(Errc::unsupported, "the quote selects the " + algorithm_name(selection.hash_algorithm) +
+                                         " bank; only SHA-256 is supported");
     }
-    for (std::uint32_t index : selection.pcrs) {
-      auto found = by_index.find(index);
-      if (found == by_index.end()) {
-        return fail(Errc::invalid_data, "the quote covers PCR " + std::to_string(index) + " but the evidence has no value for it");
-      }
-      values.push_back(*found->second);
-      indices.push_back(index);
+    indices.insert(indices.end(), selection.pcrs.begin(), selection.pcrs.end());
+  }
+  return indices;
+}
+
+// The evidence's PCR values for `indices`, in that order.
+Result<std::vector<Bytes>> listed_values(const Evidence& evidence, const std::vector<std::uint32_t>& indices) {
+  std::map<std::uint32_t, const Bytes*> by_index;
+  for (const auto& pcr : evidence.pcrs) by_index[pcr.index] = &pcr.digest;
+  std::vector<Bytes> values;
+  for (std::uint32_t index : indices) {
+    auto found = by_index.find(index);
+    if (found == by_index.end()) {
+      return fail(Errc::invalid_data, "the quote covers PCR " + std::to_string(index) + " but the evidence has no value for it");
     }
+    values.push_back(*found->second);
   }
   return values;
 }
 
-void check_pcrs(Context& context) {
-  if (!context.quote) {
-    context.out.checks.push_back(skip("pcr_digest", "no parsed quote"));
-    context.out.checks.push_back(skip("event_log_replay", "no parsed quote"));
-    return;
+// "0-7,14" for {0, 1, ..., 7, 14}.
+std::string index_list(const std::vector<std::uint32_t>& indices) {
+  std::string out;
+  for (std::size_t i = 0; i < indices.size();) {
+    std::size_t last = i;
+    while (last + 1 < indices.size() && indices[last + 1] == indices[last] + 1) ++last;
+    out += (out.empty() ? "" : ",") + std::to_string(indices[i]);
+    if (last > i) out += "-" + std::to_string(indices[last]);
+    i = last + 1;
   }
-  std::vector<std::uint32_t> indices;
-  auto values = quoted_values(context, indices);
+  return out;
+}
+
+// Checks the listed PCR values against the quote's pcrDigest. Returns the
+// values when they match, so the event log check can name differing PCRs.
+std::optional<std::vector<Bytes>> check_pcr_digest(Context& context, const std::vector<std::uint32_t>& indices) {
+  auto values = listed_values(context.evidence, indices);
   if (!values) {
     context.out.checks.push_back(failure("pcr_digest", values.error().to_string()));
-    context.out.checks.push_back(skip("event_log_replay", "the quoted PCR values are unknown"));
-    return;
+    return std::nullopt;
+  }
+  std::vector<std::uint32_t> missing;
+  for (std::uint32_t required : context.options.required_pcrs) {
+    if (std::find(indices.begin(), indices.end(), required) == indices.end()) missing.push_back(required);
   }
   auto digest = verify_pcr_digest(*context.quote->quote, *values);
-  std::string missing;
-  for (std::uint32_t required : context.options.required_pcrs) {
-    if (std::find(indices.begin(), indices.end(), required) == indices.end()) {
-      missing += (missing.empty() ? "" : ",") + std::to_string(required);
-    }
-  }
   if (!digest) {
     context.out.checks.push_back(failure("pcr_digest", digest.error().to_string()));
-  } else if (!missing.empty()) {
-    context.out.checks.push_back(failure("pcr_digest", "the quote does not cover required PCRs " + missing));
-  } else {
-    context.out.checks.push_back(pass("pcr_digest", "pcrDigest covers the " + std::to_string(indices.size()) + " PCR values given"));
+    return std::nullopt;
   }
+  if (!missing.empty()) {
+    context.out.checks.push_back(failure("pcr_digest", "the quote does not cover required PCRs " + index_list(missing)));
+    return std::move(*values);
+  }
+  context.out.checks.push_back(pass("pcr_digest", "pcrDigest covers the " + std::to_string(indices.size()) +
+                                                      " PCR values given (PCRs " + index_list(indices) + ")"));
+  return std::move(*values);
+}
 
+// Replays the event log and compares the result with the quote's signed
+// pcrDigest rather than with the listed PCR values, so a wrong listed value
+// fails pcr_digest alone and a wrong log fails this check alone.
+void check_event_log(Context& context, const std::vector<std::uint32_t>& indices,
+                     const std::optional<std::vector<Bytes>>& listed) {
   if (context.evidence.event_log.empty()) {
     context.out.checks.push_back(skip("event_log_replay", "this evidence has no event log"));
     return;
@@ -301,19 +379,106 @@ void check_pcrs(Context& context) {
     context.out.checks.push_back(failure("event_log_replay", replayed.error().to_string()));
     return;
   }
-  std::string differing;
-  for (std::size_t i = 0; i < indices.size(); ++i) {
-    auto found = replayed->values.find(indices[i]);
+  std::vector<Bytes> values;
+  for (std::uint32_t index : indices) {
+    auto found = replayed->values.find(index);
     // A PCR the log never extends keeps its reset value.
-    Bytes expected = found != replayed->values.end() ? found->second : initial_pcr_value(indices[i], 32);
-    if (expected != (*values)[i]) {
-      differing += (differing.empty() ? "" : ",") + std::to_string(indices[i]);
+    values.push_back(found != replayed->values.end() ? found->second : initial_pcr_value(index, 32));
+  }
+  if (verify_pcr_digest(*context.quote->quote, values)) {
+    context.out.checks.push_back(pass("event_log_replay", "replaying " + std::to_string(log->events.size()) +
+                                                              " events gives the quoted pcrDigest"));
+    return;
+  }
+  std::string detail = "replaying the event log does not give the quoted pcrDigest";
+  if (listed) {
+    std::vector<std::uint32_t> differing;
+    for (std::size_t i = 0; i < indices.size(); ++i) {
+      if (values[i] != (*listed)[i]) differing.push_back(indices[i]);
+    }
+    if (!differing.empty()) detail += "; it differs from the quoted values in PCRs " + index_list(differing);
+  }
+  context.out.checks.push_back(failure("event_log_replay", detail));
+}
+
+void check_pcrs(Context& context) {
+  if (!context.quote) {
+    // Required PCRs that no quote covers must not pass silently, unless the
+    // format has no quote at all (SevSnpVm). A quote that does not parse
+    // fails quote_signature already.
+    bool format_has_quote = context.evidence.format != EvidenceFormat::sev_snp_vm;
+    if (!context.options.required_pcrs.empty() && !context.evidence.quote && format_has_quote) {
+      context.out.checks.push_back(failure("pcr_digest", "the evidence has no quote to cover the required PCRs " +
+                                                             index_list(context.options.required_pcrs)));
+    } else {
+      context.out.checks.push_back(skip("pcr_digest", "no parsed quote"));
+    }
+    context.out.checks.push_back(skip("event_log_replay", "no parsed quote"));
+    return;
+  }
+  auto indices = quoted_indices(*context.quote->quote);
+  if (!indices) {
+    context.out.checks.push_back(failure("pcr_digest", indices.error().to_string()));
+    context.out.checks.push_back(skip("event_log_replay", indices.error().to_string()));
+    return;
+  }
+  auto listed = check_pcr_digest(context, *indices);
+  if (listed && context.quote_trusted) {
+    context.attested_pcr_indices = *indices;
+    context.attested_pcr_values = *listed;
+  }
+  check_event_log(context, *indices, listed);
+}
+
+// The policy digest of a trial session that ran TPM2_PolicyPCR once over
+// `indices` of the SHA-256 bank with these values (TPM 2.0 Part 3,
+// TPM2_PolicyPCR): SHA-256(zero digest || TPM_CC_PolicyPCR ||
+// TPML_PCR_SELECTION || SHA-256(values)). The selection uses a 3-byte
+// bitmap, as tpm2-tss and Microsoft's client marshal it for 24 PCRs.
+Bytes policy_pcr_digest(const std::vector<std::uint32_t>& indices, const std::vector<Bytes>& values) {
+  constexpr std::uint32_t kCommandPolicyPcr = 0x0000017f;
+  Bytes concatenated;
+  for (const Bytes& value : values) concatenated.insert(concatenated.end(), value.begin(), value.end());
+  Bytes values_digest = ossl::sha256(concatenated);
+
+  Bytes input(32, 0);
+  for (int shift = 24; shift >= 0; shift -= 8) input.push_back(static_cast<std::uint8_t>(kCommandPolicyPcr >> shift));
+  input.insert(input.end(), {0x00, 0x00, 0x00, 0x01});  // one selection
+  input.push_back(static_cast<std::uint8_t>(kAlgSha256 >> 8));
+  input.push_back(static_cast<std::uint8_t>(kAlgSha256 & 0xff));
+  input.push_back(3);
+  std::uint8_t select[3] = {0, 0, 0};
+  for (std::uint32_t index : indices) {
+    if (index < 24) select[index / 8] = static_cast<std::uint8_t>(select[index / 8] | (1u << (index % 8)));
+  }
+  input.insert(input.end(), select, select + 3);
+  input.insert(input.end(), values_digest.begin(), values_digest.end());
+  return ossl::sha256(input);
+}
+
+// Finds the PCRs whose attested values give the ephemeral key's authPolicy
+// through PolicyPCR, or nullopt. Microsoft's client binds the key to PCRs
+// 0-7, so that subset of the quote is tried first, then every quoted PCR.
+std::optional<std::vector<std::uint32_t>> policy_pcrs(const Context& context, const Bytes& auth_policy) {
+  std::vector<std::vector<std::uint32_t>> candidates;
+  std::vector<std::uint32_t> firmware;
+  for (std::uint32_t index : context.attested_pcr_indices) {
+    if (index < 8) firmware.push_back(index);
+  }
+  if (!firmware.empty()) candidates.push_back(firmware);
+  if (firmware.size() != context.attested_pcr_indices.size()) candidates.push_back(context.attested_pcr_indices);
+
+  for (const auto& candidate : candidates) {
+    std::vector<Bytes> values;
+    for (std::uint32_t index : candidate) {
+      auto at = std::find(context.attested_pcr_indices.begin(), context.attested_pcr_indices.end(), index);
+      values.push_back(context.attested_pcr_values[static_cast<std::size_t>(at - context.attested_pcr_indices.begin())]);
+    }
+    if (policy_pcr_digest(candidate, values) == auth_policy) {
+      return candidate;
     }
   }
-  context.out.checks.push_back(differing.empty()
-                                   ? pass("event_log_replay", "replaying " + std::to_string(log->events.size()) +
-                                                                  " events gives the quoted PCR values")
-                                   : failure("event_log_replay", "the event log does not reproduce PCRs " + differing));
+  return std::nullopt;
 }
 
 void check_ephemeral_key(Context& context) {
@@ -359,13 +524,38 @@ void check_ephemeral_key(Context& context) {
                                                           "through its PCR policy"));
     return;
   }
-  context.out.checks.push_back(pass("ephemeral_key", "certified by the AK; decrypt-only, policy-bound, " +
-                                                         std::to_string(key->key_bits) + "-bit RSA"));
+  std::string detail = "certified by the AK; decrypt-only " + std::to_string(key->key_bits) + "-bit RSA";
+  if (context.attested_pcr_indices.empty()) {
+    const Check* quote = context.out.find("quote_signature");
+    const Check* pcrs = context.out.find("pcr_digest");
+    bool failed_already = context.evidence.quote && ((quote && quote->status == CheckStatus::fail) ||
+                                                     (pcrs && pcrs->status == CheckStatus::fail));
+    if (failed_already) {
+      // The quote or its PCR values failed their own check, which fails the verification already.
+      context.out.checks.push_back(pass("ephemeral_key", detail + "; its PCR policy was not compared because no "
+                                                                  "attested PCR values are available"));
+    } else {
+      context.out.checks.push_back(failure("ephemeral_key", "the evidence has no quoted PCR values to compare the "
+                                                            "key's PCR policy with"));
+    }
+    return;
+  }
+  auto bound_pcrs = policy_pcrs(context, key->auth_policy);
+  if (!bound_pcrs) {
+    context.out.checks.push_back(failure("ephemeral_key", "EncKeyPub's authPolicy " + hex_encode(key->auth_policy) +
+                                                              " is not TPM2_PolicyPCR over the quoted values of PCRs "
+                                                              "0-7 or of all quoted PCRs, so the key is not bound to "
+                                                              "the attested boot state"));
+    return;
+  }
+  context.out.checks.push_back(pass("ephemeral_key", detail + ", usable only through PolicyPCR over the quoted PCRs " +
+                                                         index_list(*bound_pcrs)));
 }
 
 void check_policy(Context& context) {
   if (!context.report) {
-    context.out.checks.push_back(failure("report_policy", "no SNP report"));
+    // report_signature has failed already.
+    context.out.checks.push_back(skip("report_policy", "the SNP report does not parse"));
     return;
   }
   const snp::Report& report = *context.report;
@@ -378,7 +568,9 @@ void check_policy(Context& context) {
   if (!policy.allow_migration_agent && report.migrate_ma_allowed()) {
     problems.push_back("the guest policy allows a migration agent");
   }
-  if (policy.minimum_tcb && context.out.product) {
+  if (policy.minimum_tcb && !context.out.product) {
+    problems.push_back("the CPU product is unknown, so REPORTED_TCB cannot be compared with the configured minimum");
+  } else if (policy.minimum_tcb) {
     snp::Tcb tcb = snp::decode_tcb(report.reported_tcb, *context.out.product);
     const snp::Tcb& minimum = *policy.minimum_tcb;
     if (tcb.bootloader < minimum.bootloader || tcb.tee < minimum.tee || tcb.snp < minimum.snp ||

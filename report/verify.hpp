@@ -34,6 +34,12 @@ struct EvidenceVerifyOptions {
   // PCRs the quote must cover; empty accepts what it covers.
   std::vector<std::uint32_t> required_pcrs;
   EvidencePolicy policy;
+  // Certificates to chain the VCEK with besides those the evidence carries,
+  // each entry PEM text (one or more certificates) or one DER certificate:
+  // the ASK and ARK for Confidential Containers evidence, which carries the
+  // VCEK alone. They only complete the chain, because trust still comes from
+  // the TrustStore passed to verify_evidence.
+  std::vector<Bytes> extra_certificates;
 };
 
 struct EvidenceVerification {
@@ -49,7 +55,15 @@ struct EvidenceVerification {
 // certificate_chain, report_signature, vcek_matches_report, claims_binding,
 // ak_matches_claims, quote_signature, nonce, pcr_digest, event_log_replay,
 // ephemeral_key, report_policy. Checks that a format cannot support
-// (SevSnpVm has no quote) are skipped with the reason.
+// (SevSnpVm has no quote) are skipped with the reason, and so are the
+// checks that need the fields of an SNP report that does not parse
+// (report_signature fails then).
+//
+// Each check compares its part with the signed value that covers it, so
+// a changed byte fails only the checks covering that byte: the event log
+// is replayed against the quote's pcrDigest, not against the listed PCR
+// values, and the ephemeral key's PolicyPCR digest is compared only with
+// PCR values that the signed quote vouches for.
 [[nodiscard]] EvidenceVerification verify_evidence(const Evidence& evidence, const snp::TrustStore& trust,
                                                    const EvidenceVerifyOptions& options);
 

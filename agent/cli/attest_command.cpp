@@ -1,4 +1,6 @@
 // `cvm-attest evidence`, `attest`, `token` and `status`.
+#include <json/writer.h>
+
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -179,10 +181,11 @@ int run_status(const DaemonOptions& options) {
     print_json(*status);
     return kExitOk;
   }
+  Json::StreamWriterBuilder compact;
+  compact["indentation"] = "";
   for (const auto& name : status->getMemberNames()) {
     const Json::Value& value = (*status)[name];
-    std::cout << name << ": " << (value.isString() ? value.asString() : value.toStyledString());
-    if (value.isString()) std::cout << "\n";
+    std::cout << name << ": " << (value.isString() ? value.asString() : Json::writeString(compact, value)) << "\n";
   }
   return (*status)["state"].asString() == "ready" ? kExitOk : kExitEnvironment;
 }

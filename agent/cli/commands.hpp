@@ -14,5 +14,6 @@ void add_report_commands(CLI::App& app, CommandContext& context);
 void add_attest_commands(CLI::App& app, CommandContext& context);
 void add_tpm_commands(CLI::App& app, CommandContext& context);
 void add_eventlog_commands(CLI::App& app, CommandContext& context);
+void add_verify_commands(CLI::App& app, CommandContext& context);
 
 }  // namespace cvm::cli

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   cvm::cli::add_attest_commands(app, context);
   cvm::cli::add_tpm_commands(app, context);
   cvm::cli::add_eventlog_commands(app, context);
+  cvm::cli::add_verify_commands(app, context);
 
   try {
     app.parse(argc, argv);

@@ -103,6 +103,38 @@ verify_with_openssl() {
   openssl dgst -sha256 -verify "$work/signer.pem" -signature "$work/signature.bin" "$work/signed.txt" >/dev/null
 }
 
+# --- the command line against the emulated CVM, without the daemon ----------
+check "report verify --tpm passes against the emulated CVM's own anchor" \
+  bash -c "'$cli' report verify --tpm --vcek '$CVM_ATTEST_VCEK_CHAIN' --trust-anchor '$CVM_ATTEST_TRUST_ANCHOR' >/dev/null"
+check "report verify --tpm fails without the anchor" \
+  bash -c "'$cli' report verify --tpm --vcek '$CVM_ATTEST_VCEK_CHAIN' >/dev/null; [ \$? -eq 1 ]"
+for format in azure-guest sevsnpvm; do
+  for nonce_hex in "" 00112233445566778899aabbccddeeff; do
+    label="$format${nonce_hex:+ with a nonce}"
+    nonce_args=()
+    [ -n "$nonce_hex" ] && nonce_args=(--nonce "$nonce_hex")
+    check "evidence ($label) verifies offline" bash -c "
+      '$cli' evidence --format $format ${nonce_args[*]} --cache-dir '$work/cli-cache' --out '$work/evidence.json' &&
+      '$cli' verify '$work/evidence.json' --trust-anchor '$CVM_ATTEST_TRUST_ANCHOR' ${nonce_args[*]} >'$work/verify.txt'"
+    check "attest ($label) returns a verified token" bash -c "
+      '$cli' attest --protocol $format ${nonce_args[*]} --cache-dir '$work/cli-cache' --json >'$work/attest.json' &&
+      jq -e '.claims.exp > now' '$work/attest.json' >/dev/null"
+  done
+done
+"$cli" evidence --cache-dir "$work/cli-cache" --out "$work/evidence.json"
+python3 - "$work/evidence.json" "$work/swapped.json" <<'PY'
+import base64, json, sys
+body = json.load(open(sys.argv[1]))
+info = json.loads(base64.urlsafe_b64decode(body["AttestationInfo"] + "=" * (-len(body["AttestationInfo"]) % 4)))
+# Replace the AK with the ephemeral key: a swapped AK that the claims do not name.
+info["TpmInfo"]["AikPub"] = info["TpmInfo"]["EncKeyPub"]
+body["AttestationInfo"] = base64.urlsafe_b64encode(json.dumps(info).encode()).decode().rstrip("=")
+json.dump(body, open(sys.argv[2], "w"))
+PY
+check "evidence with a swapped AK fails ak_matches_claims" bash -c "
+  '$cli' verify '$work/swapped.json' --trust-anchor '$CVM_ATTEST_TRUST_ANCHOR' --json |
+    jq -e '.passed == false and (.checks[] | select(.name == \"ak_matches_claims\") | .status == \"fail\")' >/dev/null"
+
 # --- the main job: start, serve, verify --------------------------------------
 check "daemon starts and serves a token" start_daemon "$config"
 read -r status body <<<"$(api GET /v1/token)"
@@ -143,11 +175,39 @@ check "POST /v1/evidence returns evidence that verifies offline" \
 before=$(curl -s --unix-socket "$socket" http://localhost/metrics |
   awk -F' ' '/^cvm_attest_attestations_total/ {sum += $2} END {print sum + 0}')
 shared=$(head -c 16 /dev/urandom | base64 -w0)
-for _ in $(seq 1 100); do
-  curl -s --unix-socket "$socket" -X POST -H 'Content-Type: application/json' -d "{\"nonce\":\"$shared\"}" \
-    -o /dev/null -w '%{http_code}\n' http://localhost/v1/token >>"$work/concurrent.txt" &
-done
-wait
+# One process opens 100 connections, then sends every request at once, so
+# they all arrive while the first attestation is still running.
+python3 - "$socket" "$shared" >"$work/concurrent.txt" <<'PY'
+import json, socket, sys, threading
+path, nonce = sys.argv[1], sys.argv[2]
+body = json.dumps({"nonce": nonce}).encode()
+request = (b"POST /v1/token HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+           b"Connection: close\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+connections = []
+for _ in range(100):
+    connection = socket.socket(socket.AF_UNIX)
+    connection.settimeout(60)
+    connection.connect(path)
+    connections.append(connection)
+barrier = threading.Barrier(len(connections))
+statuses = [None] * len(connections)
+def run(index, connection):
+    barrier.wait()
+    connection.sendall(request)
+    data = b""
+    while True:
+        chunk = connection.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    statuses[index] = data.split(b" ", 2)[1].decode() if data else "none"
+threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(connections)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print("\n".join(statuses))
+PY
 after=$(curl -s --unix-socket "$socket" http://localhost/metrics |
   awk -F' ' '/^cvm_attest_attestations_total/ {sum += $2} END {print sum + 0}')
 check "100 concurrent identical nonce requests all get 200" test "$(grep -c '^200$' "$work/concurrent.txt")" -eq 100
