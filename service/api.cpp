@@ -10,7 +10,7 @@
 namespace cvm::service {
 namespace {
 
-// The TPM quote's qualifying data holds at most 50 bytes here; longer
+// The TPM quote's qualifying data carries at most 50 bytes here, so longer
 // nonces are rejected rather than truncated or hashed.
 constexpr std::size_t kMaxNonceSize = 50;
 

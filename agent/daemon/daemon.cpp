@@ -171,9 +171,9 @@ int run_daemon(const DaemonOptions& options) {
   };
   callbacks.on_error = [](const std::string& path, int status, const Error& error) {
     if (status >= 500) {
-      spdlog::warn("{} answered {}: {}", path, status, describe(error));
+      spdlog::warn("{} returned HTTP {}: {}", path, status, describe(error));
     } else {
-      spdlog::debug("{} answered {}: {}", path, status, describe(error));
+      spdlog::debug("{} returned HTTP {}: {}", path, status, describe(error));
     }
   };
   service::ApiServer api(cache, metrics, service::ApiOptions{}, std::move(callbacks), config.access);
