@@ -1,9 +1,10 @@
 #include "client/jwt.hpp"
 
+#include "common/rsa.hpp"
+
 #include <json/reader.h>
 #include <openssl/core_names.h>
 #include <openssl/err.h>
-#include <openssl/param_build.h>
 
 #include <memory>
 
@@ -29,21 +30,7 @@ Result<ossl::UniquePkey> rsa_key_from_jwk(const Json::Value& jwk) {
   }
   Bytes modulus = CVM_TRY(base64_decode(jwk["n"].asString()));
   Bytes exponent = CVM_TRY(base64_decode(jwk["e"].asString()));
-  ossl::UniqueBignum n(BN_bin2bn(modulus.data(), static_cast<int>(modulus.size()), nullptr));
-  ossl::UniqueBignum e(BN_bin2bn(exponent.data(), static_cast<int>(exponent.size()), nullptr));
-  std::unique_ptr<OSSL_PARAM_BLD, ossl::Deleter<OSSL_PARAM_BLD_free>> builder(OSSL_PARAM_BLD_new());
-  if (!n || !e || !builder || OSSL_PARAM_BLD_push_BN(builder.get(), OSSL_PKEY_PARAM_RSA_N, n.get()) != 1 ||
-      OSSL_PARAM_BLD_push_BN(builder.get(), OSSL_PKEY_PARAM_RSA_E, e.get()) != 1) {
-    return fail(ossl::openssl_error(Errc::internal, "cannot build RSA parameters"));
-  }
-  std::unique_ptr<OSSL_PARAM, ossl::Deleter<OSSL_PARAM_free>> params(OSSL_PARAM_BLD_to_param(builder.get()));
-  ossl::UniquePkeyCtx context(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
-  EVP_PKEY* key = nullptr;
-  if (!params || !context || EVP_PKEY_fromdata_init(context.get()) != 1 ||
-      EVP_PKEY_fromdata(context.get(), &key, EVP_PKEY_PUBLIC_KEY, params.get()) != 1) {
-    return fail(ossl::openssl_error(Errc::invalid_data, "invalid RSA key in JWK"));
-  }
-  return ossl::UniquePkey(key);
+  return ossl::rsa_public_key(modulus, exponent);
 }
 
 }  // namespace

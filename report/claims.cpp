@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "report/json.hpp"
-#include "report/rsa_key.hpp"
+#include "common/rsa.hpp"
 
 namespace cvm::report {
 namespace {
@@ -186,7 +186,7 @@ Result<ossl::UniquePkey> jwk_public_key(const Jwk& key) {
     return fail(Errc::unsupported, "key \"" + key.kid + "\" has type \"" + key.kty +
                                        "\"; only RSA keys are supported");
   }
-  auto public_key = rsa_public_key(key.n, key.e);
+  auto public_key = ossl::rsa_public_key(key.n, key.e);
   if (!public_key) {
     return std::unexpected(std::move(public_key).error().prefixed("key \"" + key.kid + "\""));
   }

@@ -4,7 +4,7 @@
 #include <cstdio>
 
 #include "report/eventlog.hpp"
-#include "report/rsa_key.hpp"
+#include "common/rsa.hpp"
 
 namespace cvm::report {
 namespace {
@@ -131,7 +131,7 @@ Result<Attest> parse_attest(ByteView data) {
 }
 
 Result<void> verify_attest_signature(ByteView attest_bytes, ByteView signature, EVP_PKEY* key) {
-  auto verified = verify_rsassa_sha256(key, attest_bytes, signature);
+  auto verified = ossl::verify_rsassa_sha256(key, attest_bytes, signature);
   if (!verified) {
     return std::unexpected(std::move(verified).error().prefixed("TPM attestation signature"));
   }

@@ -3,7 +3,7 @@
 #include <cstdio>
 
 #include "report/eventlog.hpp"
-#include "report/rsa_key.hpp"
+#include "common/rsa.hpp"
 
 namespace cvm::report {
 namespace {
@@ -120,7 +120,7 @@ Result<TpmPublic> parse_tpm2b_public(ByteView data) {
   std::uint32_t exponent = out.exponent == 0 ? kDefaultExponent : out.exponent;
   Bytes exponent_bytes{static_cast<std::uint8_t>(exponent >> 24), static_cast<std::uint8_t>(exponent >> 16),
                        static_cast<std::uint8_t>(exponent >> 8), static_cast<std::uint8_t>(exponent)};
-  auto key = rsa_public_key(out.modulus, exponent_bytes);
+  auto key = ossl::rsa_public_key(out.modulus, exponent_bytes);
   if (!key) {
     return std::unexpected(std::move(key).error().at("unique", modulus_offset));
   }

@@ -2,19 +2,17 @@
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/param_build.h>
 #include <tss2/tss2_mu.h>
 #include <tss2/tss2_rc.h>
 
 #include <cstring>
 
+#include "common/rsa.hpp"
 #include "vtpm/nv.hpp"
 
 namespace cvm::vtpm {
 namespace {
 
-using UniqueParamBuild = std::unique_ptr<OSSL_PARAM_BLD, ossl::Deleter<OSSL_PARAM_BLD_free>>;
-using UniqueParams = std::unique_ptr<OSSL_PARAM, ossl::Deleter<OSSL_PARAM_free>>;
 
 constexpr std::uint32_t kDefaultRsaExponent = 65537;
 constexpr std::uint16_t kEphemeralKeyBits = 2048;
@@ -182,26 +180,15 @@ Result<ossl::UniquePkey> rsa_public_key(const TPMT_PUBLIC& public_area) {
     exponent = kDefaultRsaExponent;
   }
 
-  ossl::UniqueBignum n(BN_bin2bn(modulus.buffer, modulus.size, nullptr));
-  ossl::UniqueBignum e(BN_new());
-  if (!n || !e || BN_set_word(e.get(), exponent) != 1) {
-    return fail(ossl::openssl_error(Errc::internal, "cannot build the RSA key numbers"));
+  Bytes exponent_bytes;
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    exponent_bytes.push_back(static_cast<std::uint8_t>((exponent >> shift) & 0xff));
   }
-  UniqueParamBuild build(OSSL_PARAM_BLD_new());
-  if (!build || OSSL_PARAM_BLD_push_BN(build.get(), OSSL_PKEY_PARAM_RSA_N, n.get()) != 1 ||
-      OSSL_PARAM_BLD_push_BN(build.get(), OSSL_PKEY_PARAM_RSA_E, e.get()) != 1) {
-    return fail(ossl::openssl_error(Errc::internal, "cannot build the RSA key parameters"));
+  auto key = ossl::rsa_public_key(ByteView(modulus.buffer, modulus.size), exponent_bytes);
+  if (!key) {
+    return fail(std::move(key).error().prefixed("the TPM's RSA public key"));
   }
-  UniqueParams params(OSSL_PARAM_BLD_to_param(build.get()));
-  ossl::UniquePkeyCtx context(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
-  if (!params || !context || EVP_PKEY_fromdata_init(context.get()) != 1) {
-    return fail(ossl::openssl_error(Errc::internal, "cannot set up RSA key import"));
-  }
-  EVP_PKEY* key = nullptr;
-  if (EVP_PKEY_fromdata(context.get(), &key, EVP_PKEY_PUBLIC_KEY, params.get()) != 1) {
-    return fail(ossl::openssl_error(Errc::invalid_data, "OpenSSL rejected the TPM's RSA public key"));
-  }
-  return ossl::UniquePkey(key);
+  return std::move(*key);
 }
 
 Result<PublicKey> parse_tpm2b_public(ByteView tpm2b_public) {

@@ -182,38 +182,45 @@ std::string report_text(const snp::Report& report, std::optional<snp::Product> p
   return out.str();
 }
 
-Json::Value verification_json(const snp::Verification& verification) {
+Json::Value checks_json(bool passed, std::optional<snp::Product> product, const std::vector<snp::Check>& checks,
+                        const std::vector<std::string>& notes) {
   Json::Value out(Json::objectValue);
-  out["passed"] = verification.passed();
-  out["product"] = verification.product ? Json::Value(std::string(snp::product_name(*verification.product)))
-                                        : Json::Value(Json::nullValue);
-  Json::Value checks(Json::arrayValue);
-  for (const auto& check : verification.checks) {
+  out["passed"] = passed;
+  out["product"] = product ? Json::Value(std::string(snp::product_name(*product))) : Json::Value(Json::nullValue);
+  Json::Value items(Json::arrayValue);
+  for (const auto& check : checks) {
     Json::Value item(Json::objectValue);
     item["name"] = check.name;
     item["status"] = std::string(snp::check_status_name(check.status));
     item["detail"] = check.detail;
-    checks.append(item);
+    items.append(item);
   }
-  out["checks"] = checks;
-  out["notes"] = string_list(verification.notes);
+  out["checks"] = items;
+  out["notes"] = string_list(notes);
   return out;
 }
 
-std::string verification_text(const snp::Verification& verification) {
+std::string checks_text(bool passed, const std::vector<snp::Check>& checks, const std::vector<std::string>& notes) {
   std::ostringstream out;
-  for (const auto& check : verification.checks) {
-    char status[16];
-    std::snprintf(status, sizeof status, "%-7s", std::string(snp::check_status_name(check.status)).c_str());
-    char name[32];
-    std::snprintf(name, sizeof name, "%-18s", check.name.c_str());
-    out << status << " " << name << " " << check.detail << "\n";
+  for (const auto& check : checks) {
+    char head[48];
+    std::snprintf(head, sizeof head, "%-7s %-19s", std::string(snp::check_status_name(check.status)).c_str(),
+                  check.name.c_str());
+    out << head << " " << check.detail << "\n";
   }
-  for (const auto& note : verification.notes) {
+  for (const auto& note : notes) {
     out << "note    " << note << "\n";
   }
-  out << (verification.passed() ? "verification passed" : "verification FAILED") << "\n";
+  out << (passed ? "verification passed" : "verification FAILED") << "\n";
   return out.str();
+}
+
+Json::Value verification_json(const snp::Verification& verification) {
+  return checks_json(verification.passed(), verification.product, verification.checks, verification.notes);
+}
+
+std::string verification_text(const snp::Verification& verification) {
+  return checks_text(verification.passed(), verification.checks, verification.notes);
 }
 
 }  // namespace cvm::cli

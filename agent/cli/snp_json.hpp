@@ -17,6 +17,13 @@ namespace cvm::cli {
 [[nodiscard]] Json::Value report_json(const snp::Report& report, std::optional<snp::Product> product);
 [[nodiscard]] std::string report_text(const snp::Report& report, std::optional<snp::Product> product);
 
+// A table of named checks: `status name detail` lines, notes, then a verdict
+// line; or the same as {"passed", "product", "checks", "notes"}.
+[[nodiscard]] Json::Value checks_json(bool passed, std::optional<snp::Product> product,
+                                      const std::vector<snp::Check>& checks, const std::vector<std::string>& notes);
+[[nodiscard]] std::string checks_text(bool passed, const std::vector<snp::Check>& checks,
+                                      const std::vector<std::string>& notes);
+
 [[nodiscard]] Json::Value verification_json(const snp::Verification& verification);
 [[nodiscard]] std::string verification_text(const snp::Verification& verification);
 

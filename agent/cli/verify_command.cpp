@@ -13,6 +13,7 @@
 #include "agent/cli/commands.hpp"
 #include "agent/cli/exit_codes.hpp"
 #include "agent/cli/output.hpp"
+#include "agent/cli/snp_json.hpp"
 #include "common/bytes.hpp"
 #include "common/time.hpp"
 #include "report/evidence.hpp"
@@ -75,42 +76,15 @@ Result<report::EvidenceVerifyOptions> verify_options_from(const VerifyEvidenceOp
 }
 
 Json::Value verification_json(const report::Evidence& evidence, const report::EvidenceVerification& verification) {
-  Json::Value out(Json::objectValue);
-  out["passed"] = verification.passed();
+  Json::Value out = checks_json(verification.passed(), verification.product, verification.checks, verification.notes);
   out["format"] = std::string(report::evidence_format_name(evidence.format));
-  out["product"] = verification.product ? Json::Value(std::string(snp::product_name(*verification.product)))
-                                        : Json::Value(Json::nullValue);
-  Json::Value checks(Json::arrayValue);
-  for (const auto& check : verification.checks) {
-    Json::Value item(Json::objectValue);
-    item["name"] = check.name;
-    item["status"] = std::string(snp::check_status_name(check.status));
-    item["detail"] = check.detail;
-    checks.append(item);
-  }
-  out["checks"] = checks;
-  Json::Value notes(Json::arrayValue);
-  for (const auto& note : verification.notes) notes.append(note);
-  out["notes"] = notes;
   return out;
 }
 
-// The layout of `report verify` (status, name, detail, then notes and the
-// verdict) after a line naming the evidence format.
+// The layout of `report verify` after a line naming the evidence format.
 std::string verification_text(const report::Evidence& evidence, const report::EvidenceVerification& verification) {
-  std::ostringstream out;
-  out << "format  " << report::evidence_format_name(evidence.format) << "\n";
-  for (const auto& check : verification.checks) {
-    char head[48];
-    std::snprintf(head, sizeof head, "%-7s %-19s", std::string(snp::check_status_name(check.status)).c_str(),
-                  check.name.c_str());
-    out << head << " " << check.detail << "\n";
-  }
-  for (const auto& note : verification.notes) {
-    out << "note    " << note << "\n";
-  }
-  out << (verification.passed() ? "verification passed" : "verification FAILED") << "\n";
-  return out.str();
+  return "format  " + std::string(report::evidence_format_name(evidence.format)) + "\n" +
+         checks_text(verification.passed(), verification.checks, verification.notes);
 }
 
 int run_verify(const VerifyEvidenceOptions& options) {

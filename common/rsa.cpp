@@ -1,4 +1,4 @@
-#include "report/rsa_key.hpp"
+#include "common/rsa.hpp"
 
 #include <openssl/core_names.h>
 #include <openssl/param_build.h>
@@ -6,11 +6,11 @@
 
 #include <memory>
 
-namespace cvm::report {
+namespace cvm::ossl {
 namespace {
 
-using UniqueParamBuilder = std::unique_ptr<OSSL_PARAM_BLD, ossl::Deleter<OSSL_PARAM_BLD_free>>;
-using UniqueParams = std::unique_ptr<OSSL_PARAM, ossl::Deleter<OSSL_PARAM_free>>;
+using UniqueParamBuilder = std::unique_ptr<OSSL_PARAM_BLD, Deleter<OSSL_PARAM_BLD_free>>;
+using UniqueParams = std::unique_ptr<OSSL_PARAM, Deleter<OSSL_PARAM_free>>;
 
 ByteView strip_leading_zeros(ByteView value) {
   std::size_t skip = 0;
@@ -33,7 +33,7 @@ std::size_t bit_length(ByteView value) {
 
 }  // namespace
 
-Result<ossl::UniquePkey> rsa_public_key(ByteView modulus, ByteView exponent) {
+Result<UniquePkey> rsa_public_key(ByteView modulus, ByteView exponent) {
   modulus = strip_leading_zeros(modulus);
   exponent = strip_leading_zeros(exponent);
   std::size_t bits = bit_length(modulus);
@@ -51,23 +51,23 @@ Result<ossl::UniquePkey> rsa_public_key(ByteView modulus, ByteView exponent) {
                 "invalid RSA public exponent 0x" + hex_encode(exponent) + " (must be odd, at least 3, at most 64 bits)");
   }
 
-  ossl::UniqueBignum n(BN_bin2bn(modulus.data(), static_cast<int>(modulus.size()), nullptr));
-  ossl::UniqueBignum e(BN_bin2bn(exponent.data(), static_cast<int>(exponent.size()), nullptr));
+  UniqueBignum n(BN_bin2bn(modulus.data(), static_cast<int>(modulus.size()), nullptr));
+  UniqueBignum e(BN_bin2bn(exponent.data(), static_cast<int>(exponent.size()), nullptr));
   UniqueParamBuilder builder(OSSL_PARAM_BLD_new());
   if (!n || !e || !builder || OSSL_PARAM_BLD_push_BN(builder.get(), OSSL_PKEY_PARAM_RSA_N, n.get()) != 1 ||
       OSSL_PARAM_BLD_push_BN(builder.get(), OSSL_PKEY_PARAM_RSA_E, e.get()) != 1) {
-    return fail(ossl::openssl_error(Errc::internal, "cannot build RSA key parameters"));
+    return fail(openssl_error(Errc::internal, "cannot build RSA key parameters"));
   }
   UniqueParams params(OSSL_PARAM_BLD_to_param(builder.get()));
-  ossl::UniquePkeyCtx context(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
+  UniquePkeyCtx context(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
   if (!params || !context || EVP_PKEY_fromdata_init(context.get()) != 1) {
-    return fail(ossl::openssl_error(Errc::internal, "cannot set up RSA key import"));
+    return fail(openssl_error(Errc::internal, "cannot set up RSA key import"));
   }
   EVP_PKEY* raw = nullptr;
   if (EVP_PKEY_fromdata(context.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.get()) != 1) {
-    return fail(ossl::openssl_error(Errc::invalid_data, "cannot import RSA public key"));
+    return fail(openssl_error(Errc::invalid_data, "cannot import RSA public key"));
   }
-  return ossl::UniquePkey(raw);
+  return UniquePkey(raw);
 }
 
 Result<void> verify_rsassa_sha256(EVP_PKEY* key, ByteView message, ByteView signature) {
@@ -80,20 +80,20 @@ Result<void> verify_rsassa_sha256(EVP_PKEY* key, ByteView message, ByteView sign
                 "signature of " + std::to_string(signature.size()) + " bytes does not match the " +
                     std::to_string(key_size) + "-byte RSA key");
   }
-  ossl::UniqueMdCtx context(EVP_MD_CTX_new());
+  UniqueMdCtx context(EVP_MD_CTX_new());
   EVP_PKEY_CTX* key_context = nullptr;  // owned by `context`
   if (!context || EVP_DigestVerifyInit(context.get(), &key_context, EVP_sha256(), nullptr, key) != 1 ||
       EVP_PKEY_CTX_set_rsa_padding(key_context, RSA_PKCS1_PADDING) != 1) {
-    return fail(ossl::openssl_error(Errc::internal, "cannot set up RSASSA-PKCS1-v1_5 SHA-256 verification"));
+    return fail(openssl_error(Errc::internal, "cannot set up RSASSA-PKCS1-v1_5 SHA-256 verification"));
   }
   int verdict = EVP_DigestVerify(context.get(), signature.data(), signature.size(), message.data(),
                                  message.size());
   if (verdict != 1) {
-    Error error = ossl::openssl_error(Errc::verification_failed,
+    Error error = openssl_error(Errc::verification_failed,
                                       "RSASSA-PKCS1-v1_5 SHA-256 signature does not verify");
     return fail(std::move(error));
   }
   return {};
 }
 
-}  // namespace cvm::report
+}  // namespace cvm::ossl
