@@ -53,7 +53,7 @@ class Attester {
   [[nodiscard]] const Config& config() const { return config_; }
 
  private:
-  // What one attestation gathered before the network exchange.
+  // The evidence and key material of one attestation, gathered before the network exchange.
   struct Collected {
     report::Evidence evidence;
     snp::Report snp;

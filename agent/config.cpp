@@ -24,7 +24,7 @@ std::string describe(const Json::Value& value) {
   return text.size() > 60 ? text.substr(0, 57) + "..." : text;
 }
 
-// Walks one JSON object and rejects keys nobody read.
+// Reads one JSON object section; finish() rejects every key no accessor consumed.
 class Section {
  public:
   Section(const Json::Value& value, std::string path) : value_(value), path_(std::move(path)) {}

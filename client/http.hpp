@@ -54,8 +54,8 @@ struct HttpOptions {
 // transport failures are errors with the CURLcode as cause.
 [[nodiscard]] Result<HttpResponse> perform(const HttpRequest& request, const HttpOptions& options);
 
-// The error for a response whose status the caller did not expect; it keeps
-// the status as cause and the start of the body as context.
+// Builds the error for a response whose status the caller did not expect. The
+// status becomes the cause, and the start of the body its text.
 [[nodiscard]] Error http_status_error(const HttpRequest& request, const HttpResponse& response);
 
 }  // namespace cvm::client

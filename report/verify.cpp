@@ -136,7 +136,7 @@ void check_hardware(Context& context, const snp::TrustStore& trust) {
       continue;
     }
     // signing_key, product, tcb_match, chip_id_match and vcek_extensions
-    // together say whether this VCEK belongs to this report.
+    // together decide whether this VCEK belongs to this report.
     if (check.status == CheckStatus::fail) {
       matches_failed = true;
     }

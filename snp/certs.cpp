@@ -171,7 +171,7 @@ Result<VcekExtensions> parse_vcek_extensions(X509* certificate) {
     } else if (suffix == "3.9") {
       CVM_TRY(store_once(out.fmc_spl, decode_spl(oid, value), oid));
     } else if (suffix == "4") {
-      // The hwID extension holds the chip id bytes directly, not a nested DER value.
+      // The hwID extension contains the chip id bytes directly, not a nested DER value.
       if (value.size() != 64 && value.size() != 8) {
         return fail(extension_error(oid, "hwID is " + std::to_string(value.size()) +
                                              " bytes; expected 64 (Milan, Genoa) or 8 (Turin)"));

@@ -138,7 +138,7 @@ Error daemon_error(const client::HttpResponse& response) {
                       : response.status == 400 ? Errc::invalid_argument
                       : response.status == 502 ? Errc::verification_failed
                                                : Errc::unavailable,
-              .message = "the agent answered HTTP " + std::to_string(response.status)};
+              .message = "the agent returned HTTP " + std::to_string(response.status)};
   if (body && (*body)["error"]["message"].isString()) {
     error.message += ": " + (*body)["error"]["message"].asString();
   }

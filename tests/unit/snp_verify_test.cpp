@@ -186,7 +186,7 @@ TEST(VerifyReport, KeyInfoMustNameTheGivenKey) {
   EXPECT_EQ(status_of(verification, "signing_key"), CheckStatus::fail);
 }
 
-TEST(VerifyReport, ExpiredVcekFailsNowButPassesAtAnEarlierTime) {
+TEST(VerifyReport, ExpiredVcekDependsOnTime) {
   const Platform& base = platform(Product::milan, false);
   ChainOptions expired_options = base.options;
   expired_options.not_before_offset_seconds = -10L * 365 * 24 * 3600;
@@ -203,7 +203,7 @@ TEST(VerifyReport, ExpiredVcekFailsNowButPassesAtAnEarlierTime) {
   EXPECT_EQ(status_of(now, "certificate_chain"), CheckStatus::fail);
   EXPECT_NE(find_check(now, "certificate_chain")->detail.find("expired"), std::string::npos);
 
-  // The leaf was valid from ten to nine years ago; the forged ARK and ASK
+  // The leaf was valid from ten to nine years ago. The forged ARK and ASK
   // became valid twenty years ago, so the whole chain was valid back then.
   VerifyOptions past;
   past.at = Clock::now() - std::chrono::hours(24 * (365 * 9 + 180));
@@ -242,8 +242,8 @@ TEST(VerifyReport, WrongIntermediateFails) {
 TEST(VerifyReport, IntermediateSignedByAnotherRootFails) {
   const Platform& milan = platform(Product::milan, false);
   const Platform& genoa = platform(Product::genoa, false);
-  // Same subject names would be needed for X509_check_issued; here the Genoa
-  // ARK is trusted but did not issue the Milan ASK, so no trusted root is found.
+  // The Genoa ARK is trusted but did not issue the Milan ASK, so no trusted
+  // root is found.
   auto report = parse_report(signed_report(milan, milan.fields));
   ASSERT_TRUE(report.has_value());
   Endorsement endorsement;
@@ -309,7 +309,7 @@ TEST(VerifyReport, UnknownCpuFamilyFails) {
   EXPECT_FALSE(verification.passed());
 }
 
-TEST(VerifyReport, Version2ProductFromConfigurationWhenVcekHasNoName) {
+TEST(VerifyReport, Version2ProductFromConfiguration) {
   const Platform& base = platform(Product::milan, false);
   ChainOptions unnamed = base.options;
   unnamed.omit_product_name = true;
@@ -331,7 +331,7 @@ TEST(VerifyReport, Version2ProductFromConfigurationWhenVcekHasNoName) {
   EXPECT_TRUE(with.passed()) << describe(with);
 }
 
-TEST(VerifyReport, NewerVersionVerifiesOverRawBytesAndSaysSo) {
+TEST(VerifyReport, NewerVersionVerifiesRawBytes) {
   const Platform& forged = platform(Product::genoa, false);
   ReportFields fields = forged.fields;
   fields.version = 7;

@@ -1,6 +1,6 @@
 // The token cache's rules. The attester here is a scripted function standing
 // in for the TPM and the service, because the cases need failures and delays
-// on demand; the daemon end-to-end test runs the real attester.
+// on demand. The daemon end-to-end test runs the real attester.
 #include <gtest/gtest.h>
 
 #include <atomic>
