@@ -18,7 +18,7 @@ struct RetryPolicy {
   std::chrono::milliseconds total_budget{60000};
 };
 
-// What one attempt did, reported to the caller for logging.
+// The outcome of one attempt, reported to the caller for logging.
 struct Attempt {
   int number = 0;                      // 1-based
   std::optional<long> status;          // HTTP status when a response arrived

@@ -9,8 +9,8 @@
 
 namespace cvm {
 
-// Canonical error codes. The code tells a caller what to do next; the message
-// tells a person what failed.
+// Canonical error codes. The code decides what a caller does next, and the
+// message describes to a person what failed.
 enum class Errc {
   invalid_argument,     // a caller-supplied value is malformed; fix the input
   invalid_data,         // bytes from a file, device or peer do not parse

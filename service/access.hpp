@@ -12,7 +12,7 @@
 
 namespace cvm::service {
 
-// Who is on the other end of a connection: SO_PEERCRED plus what /proc adds.
+// The peer of a connection: its SO_PEERCRED credentials plus the groups and unit from /proc.
 struct Caller {
   pid_t pid = 0;
   uid_t uid = 0;

@@ -318,7 +318,7 @@ MHD_Result dispatch(void* user, MHD_Connection* connection, const char* url, con
     *request_context = new PendingRequest();
     return MHD_YES;
   }
-  const std::size_t limit = 64 * 1024;
+  const std::size_t limit = server->max_body();
   if (*upload_size != 0) {
     if (pending->body.size() + *upload_size > limit) {
       pending->too_large = true;
@@ -333,7 +333,7 @@ MHD_Result dispatch(void* user, MHD_Connection* connection, const char* url, con
   ApiServer::Reply reply;
   if (pending->too_large) {
     reply = ApiServer::Reply{.status = 413,
-                             .body = R"({"error":{"code":"payload_too_large","message":"request bodies are limited to 64 KiB"}})"};
+                             .body = R"json({"error":{"code":"payload_too_large","message":"the request body exceeds the agent's limit (64 KiB by default)"}})json"};
   } else if (context == nullptr || !context->caller) {
     reply = ApiServer::Reply{.status = 403,
                              .body = R"({"error":{"code":"forbidden","message":"cannot identify the caller"}})"};

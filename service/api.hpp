@@ -68,6 +68,7 @@ class ApiServer {
   // Routes one request; public so tests can exercise routing without a socket.
   [[nodiscard]] Reply handle(const std::string& method, const std::string& path, const std::string& body,
                              const Caller& caller);
+  [[nodiscard]] std::size_t max_body() const { return options_.max_body; }
 
  private:
   Reply token(const Caller& caller);

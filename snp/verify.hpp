@@ -14,7 +14,7 @@ namespace cvm::snp {
 
 enum class CheckStatus { pass, fail, skipped };
 
-// One named check and its outcome. `detail` says why it failed or was skipped,
+// One named check and its outcome. `detail` explains why it failed or was skipped,
 // or what it confirmed.
 struct Check {
   std::string name;

@@ -43,7 +43,7 @@ struct NvReadOptions {
 };
 
 // NV_ReadPublic of `index`. Errc::not_found when the index does not exist;
-// for the HCL report index the hint says the machine is not an Azure CVM.
+// for the HCL report index the hint states that the machine is not an Azure CVM.
 [[nodiscard]] Result<NvPublic> nv_read_public(const Tpm& tpm, TPM2_HANDLE index);
 
 // Reads the whole data area of `index` in chunks of at most TPM2_PT_NV_BUFFER_MAX
@@ -65,7 +65,7 @@ struct NvReadOptions {
 
 struct PlatformDetection {
   bool azure_cvm = false;
-  std::string reason;  // why the answer is yes or no, for people
+  std::string reason;  // the reason for the verdict, for people to read
 };
 
 // Decides whether this is an Azure confidential VM by the vTPM alone: NV

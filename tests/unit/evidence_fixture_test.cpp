@@ -212,7 +212,14 @@ Bytes with_claims_char(Bytes hcl, std::string_view anchor, std::size_t skip) {
   EXPECT_NE(position, std::string_view::npos) << anchor;
   std::size_t at = kClaimsOffset + position + anchor.size() + skip;
   char& c = reinterpret_cast<char&>(hcl[at]);
-  c = c == 'A' ? 'B' : c == '0' ? '1' : c == 'a' ? 'b' : (c == '1' ? '0' : 'A');
+  // Swap to another character that keeps the JSON valid.
+  switch (c) {
+    case 'A': c = 'B'; break;
+    case '0': c = '1'; break;
+    case 'a': c = 'b'; break;
+    case '1': c = '0'; break;
+    default: c = 'A'; break;
+  }
   return hcl;
 }
 
